@@ -1,0 +1,1 @@
+"""The Fiskil fake: a stateful Python core behind a WireMock edge."""

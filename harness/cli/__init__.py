@@ -1,0 +1,69 @@
+"""The `fiskil-harness` command: a thin dispatcher over one module per subcommand.
+
+Each subcommand lives in `harness/cli/<module>.py` and exposes
+`add_parser(subparsers) -> argparse.ArgumentParser` and `run(args) -> int`.
+Modules are imported lazily so a broken or slow subcommand never taxes the others.
+
+Exit codes, for every subcommand: 0 success, 1 the checked thing failed, 2 usage or set-up error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand name -> module under harness.cli
+SUBCOMMANDS: dict[str, str] = {
+    "fake": "fake",
+    "run": "run",
+    "webhooks": "webhooks",
+    "check": "check",
+    "audit": "audit",
+    "record": "record",
+    "drift": "drift",
+    "export-mappings": "export_mappings",
+}
+
+
+class UsageError(Exception):
+    """Raised by a subcommand for bad input; main prints it and exits 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fiskil-harness",
+        description="Test harness and contract-testing kit for Fiskil integrations.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(f"harness.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"harness.cli.{module_name}":
+                raise
+            continue
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args._run(args))
+    except UsageError as exc:
+        print(f"fiskil-harness {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fiskil-harness: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: a pinned Python venv, the pinned WireMock jar (hash checked)
+# and the Allure CLI from npm. Re-runs are cheap: a stamp of the lock files skips work already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' not found. $2" >&2; exit 2; }; }
+need python3.11 "Install Python 3.11 (the kit pins it)." 2>/dev/null || need python3 "Install Python 3.11."
+need java "Install a Java 17 runtime (WireMock runs on the JVM): apt-get install openjdk-17-jre-headless"
+need npm "Install Node 20 + npm (they fetch the pinned WireMock jar)."
+
+PY=$(command -v python3.11 || command -v python3)
+stamp_src=$(cat pyproject.toml requirements.lock package.json package-lock.json | sha256sum | cut -d' ' -f1)
+if [ -f .setup-stamp ] && [ "$(cat .setup-stamp)" = "$stamp_src" ] && [ -x .venv/bin/fiskil-harness ] \
+   && [ -f node_modules/wiremock/build/wiremock-standalone-3.13.2.jar ]; then
+  exit 0
+fi
+
+echo "setup: creating the Python environment in .venv" >&2
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+
+echo "setup: installing the pinned WireMock jar and Allure CLI (npm ci)" >&2
+npm ci --no-audit --no-fund --loglevel=error >/dev/null
+
+.venv/bin/python -m fakes.wiremock.jar --verify
+echo "$stamp_src" > .setup-stamp
+echo "setup: done" >&2
