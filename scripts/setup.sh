@@ -24,5 +24,17 @@ echo "setup: installing the pinned WireMock jar and Allure CLI (npm ci)" >&2
 npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 .venv/bin/python -m fakes.wiremock.jar --verify
+
+# Headless Chromium (Debian's package) drives the hosted Link page as a person would in the browser
+# tests. Opt out with FISKIL_HARNESS_NO_BROWSER=1; without it those tests skip and say why.
+if [ -z "${FISKIL_HARNESS_NO_BROWSER:-}" ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing headless Chromium and ChromeDriver (apt-get)" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+      || echo "setup: Chromium could not be installed; the browser tests will be skipped" >&2
+  else
+    echo "setup: Chromium not found and not root; the browser tests will be skipped (apt-get install chromium chromium-driver)" >&2
+  fi
+fi
 echo "$stamp_src" > .setup-stamp
 echo "setup: done" >&2
