@@ -1,1 +1,342 @@
-"""The fiskil-harness pytest plugin (registered through the `pytest11` entry point)."""
+"""The fiskil-harness pytest plugin (registered through the `pytest11` entry point).
+
+It gives every xdist worker its own target stack (core + WireMock edge) and subject, resets both
+before each scenario, seeds Faker per test, wires webhooks only where a scenario asks for them,
+keeps the sandbox target safe, and fixes pytest-bdd's cucumber report under xdist.
+
+The fixtures are the ones docs/architecture.md lists ("pytest plugin fixtures"); steps are written
+against those names. Heavy imports (the fake, the subject) happen inside fixtures, so loading the
+plugin costs nothing for tests that do not use them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.redaction import Redactor, default_redactor
+from harness.reports import cucumber_xdist
+from harness.reports.results import ATTRIBUTE as RESULT_ATTRIBUTE
+from harness.reports.results import ResultsCollector, describe_item, failing_step, progress_stream
+from harness.subjects import SubjectConfig, SubjectSpecError, build_subject, check_subject_spec
+from harness.target import (
+    DEFAULT_SANDBOX_URL,
+    HarnessOptions,
+    OptionsError,
+    ScenarioContext,
+    Target,
+    resolve_options,
+)
+
+log = logging.getLogger("harness.plugin")
+
+#: fixtures that mean "this test drives a target"; the sandbox guard applies to such tests only
+TARGET_FIXTURES = {"target", "subject", "fake_stack", "edge", "control", "fiskil_api"}
+OPTIONS_KEY = pytest.StashKey[HarnessOptions]()
+EVIDENCE_LIMIT = 12
+
+
+# --- options -------------------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fiskil-harness", "Fiskil test harness")
+    group.addoption(
+        "--target", choices=("fake", "sandbox"), default="fake",
+        help="the Fiskil API the scenarios run against (default: fake; sandbox needs "
+        "FISKIL_CLIENT_ID and FISKIL_CLIENT_SECRET in the environment)",
+    )
+    group.addoption("--sandbox-url", default=DEFAULT_SANDBOX_URL, help="base URL of the real Fiskil API (https)")
+    group.addoption(
+        "--subject", default="reference",
+        help="the integration under test: 'reference', 'package.module:factory' or an http(s) adapter URL",
+    )
+    group.addoption("--fake-url", default=None, help="reuse a running fake (its edge URL) instead of one per worker")
+    group.addoption("--harness-results", default=None, help="write per-scenario results as JSON to this path")
+    group.addoption("--harness-progress", action="store_true", help="print a line per finished scenario")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        options = resolve_options(
+            target=config.getoption("target"),
+            subject=config.getoption("subject"),
+            fake_url=config.getoption("fake_url"),
+            sandbox_url=config.getoption("sandbox_url"),
+        )
+        check_subject_spec(options.subject)
+    except (OptionsError, SubjectSpecError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[OPTIONS_KEY] = options
+    if options.client_secret:
+        default_redactor.add(options.client_secret)
+    results_path = config.getoption("harness_results")
+    if not hasattr(config, "workerinput") and (results_path or config.getoption("harness_progress")):
+        collector = ResultsCollector(
+            Path(results_path) if results_path else None,
+            progress=progress_stream() if config.getoption("harness_progress") else None,
+        )
+        config.pluginmanager.register(collector, "fiskil-harness-results")
+
+
+# --- sandbox guard -------------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    options = config.stash.get(OPTIONS_KEY, None)
+    if options is None or options.is_fake:
+        return
+    for item in items:
+        if not TARGET_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            continue
+        if item.get_closest_marker("needs_person"):
+            item.add_marker(pytest.mark.skip(reason="sandbox target: needs a person to complete a real Link flow"))
+        elif item.get_closest_marker("fake_only") or not item.get_closest_marker("sandbox_safe"):
+            item.add_marker(
+                pytest.mark.skip(reason="sandbox target: only @sandbox_safe scenarios run (this one needs the fake's control API)")
+            )
+
+
+# --- report plumbing (cucumber under xdist, per-scenario results) ---------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    # tryfirst makes this wrapper the outermost, so pytest-bdd's own makereport has already run.
+    cucumber_xdist.attach_context(report)
+    info = describe_item(item)
+    if report.failed:
+        bdd = getattr(report, cucumber_xdist.ATTRIBUTE, None)
+        info["failed_step"] = failing_step(bdd)
+        ctx = _funcarg(item, "ctx")
+        evidence = list(getattr(ctx, "evidence", []) or []) if ctx is not None else []
+        evidence.extend(_failure_evidence(item))
+        info["evidence"] = [default_redactor.redact(text) for text in evidence[:EVIDENCE_LIMIT]]
+    setattr(report, RESULT_ATTRIBUTE, info)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Controller side of the cucumber fix: runs before pytest-bdd's cucumber/gherkin reporters.
+    cucumber_xdist.restore_context(report)
+
+
+def _funcarg(item: pytest.Item, name: str) -> Any:
+    return getattr(item, "funcargs", {}).get(name)
+
+
+def _failure_evidence(item: pytest.Item) -> list[str]:
+    """What a QA engineer needs next to a failed assertion: the subject's view and the traffic."""
+    evidence: list[str] = []
+    ctx, subject, edge = _funcarg(item, "ctx"), _funcarg(item, "subject"), _funcarg(item, "edge")
+    end_user_id = ctx.get("end_user_id") if ctx is not None else None
+    if subject is not None and end_user_id:
+        with contextlib.suppress(Exception):
+            state = subject.snapshot(end_user_id)
+            evidence.append(f"subject stored: {state}")
+    if edge is not None:
+        with contextlib.suppress(Exception):
+            from steps.traffic import describe_journal
+
+            evidence.append("edge journal (subject traffic):\n" + describe_journal(edge.requests(), limit=25))
+    return evidence
+
+
+# --- session fixtures (one per xdist worker) -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def harness_options(pytestconfig: pytest.Config) -> HarnessOptions:
+    return pytestconfig.stash[OPTIONS_KEY]
+
+
+@pytest.fixture(scope="session")
+def http_client() -> Iterator[httpx.Client]:
+    """The worker's one shared client (a new client per call costs 25-31 ms, tooling-notes)."""
+    with httpx.Client(timeout=httpx.Timeout(10.0), follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def redactor(harness_options: HarnessOptions) -> Redactor:
+    default_redactor.add(harness_options.client_secret)
+    return default_redactor
+
+
+def _credentials(options: HarnessOptions) -> tuple[str, str]:
+    if options.client_id and options.client_secret:
+        return options.client_id, options.client_secret
+    from fakes.core.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    return DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+
+def open_stack(options: HarnessOptions, client: httpx.Client | None = None) -> contextlib.AbstractContextManager[Any]:
+    """The worker's FakeStack: its own core + edge, attached to --fake-url, or proxying the sandbox."""
+    from fakes.stack import FakeStack
+
+    if options.fake_url:
+        return FakeStack.attach(options.fake_url, client=client)
+    if not options.is_fake:
+        return FakeStack(target_url=options.sandbox_url, client=client)
+    from fakes.core.app import CoreConfig
+
+    client_id, client_secret = _credentials(options)
+    return FakeStack(CoreConfig(client_id=client_id, client_secret=client_secret), client=client)
+
+
+@pytest.fixture(scope="session")
+def fake_stack(harness_options: HarnessOptions, redactor: Redactor, http_client: httpx.Client) -> Iterator[Any]:
+    with open_stack(harness_options, http_client) as stack:
+        if stack.core is not None:
+            redactor.add(stack.core.config.client_secret)
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def _session_target(fake_stack: Any, harness_options: HarnessOptions, redactor: Redactor) -> Target:
+    client_id, client_secret = _credentials(harness_options)
+    redactor.add(client_secret)
+    return Target(
+        base_url=fake_stack.base_url,
+        is_fake=harness_options.is_fake,
+        edge=fake_stack.edge,
+        control=fake_stack.control if harness_options.is_fake else None,
+        client_id=client_id,
+        client_secret=client_secret,
+        name=harness_options.target,
+        core=fake_stack.core,
+        sandbox_end_user_id=harness_options.sandbox_end_user_id,
+    )
+
+
+@pytest.fixture(scope="session")
+def _session_subject(
+    harness_options: HarnessOptions, _session_target: Target, tmp_path_factory: pytest.TempPathFactory, redactor: Redactor
+) -> Iterator[Any]:
+    config = SubjectConfig(
+        api_url=_session_target.base_url,
+        client_id=_session_target.client_id,
+        client_secret=_session_target.client_secret,
+        work_dir=tmp_path_factory.mktemp("subject"),
+    )
+    redactor.add(config.webhook_secret)
+    try:
+        subject = build_subject(harness_options.subject, config)
+    except SubjectSpecError as exc:
+        pytest.exit(str(exc), returncode=4)
+    subject.harness_config = config  # the kit reads the webhook secret from here
+    try:
+        yield subject
+    finally:
+        subject.close()
+
+
+# --- per-scenario fixtures -----------------------------------------------------------------------
+
+
+def _install_schema_hook(core: Any) -> None:
+    """The contract layer's response check, on every scenario served by an in-process core."""
+    if core is None:
+        return
+    from harness.contract import install_schema_hook
+
+    install_schema_hook(core)  # idempotent
+
+
+@pytest.fixture
+def target(_session_target: Target, fake_stack: Any) -> Iterator[Target]:
+    """The target with its state reset: edge faults and journal cleared, core state fresh."""
+    if _session_target.is_fake:
+        fake_stack.reset()
+        _install_schema_hook(fake_stack.core)
+    else:
+        fake_stack.edge.reset()
+    yield _session_target
+
+
+@pytest.fixture
+def edge(target: Target) -> Any:
+    return target.edge
+
+
+@pytest.fixture
+def control(target: Target) -> Any:
+    if target.control is None:
+        pytest.skip("needs the fake's control API (/__harness); the sandbox target has none")
+    return target.control
+
+
+@pytest.fixture
+def fiskil_api(target: Target, http_client: httpx.Client, redactor: Redactor) -> Iterator[Any]:
+    from harness.fiskil_client import FiskilClient
+
+    client = FiskilClient(http_client, target.base_url, target.client_id, target.client_secret, redactor=redactor)
+    yield client
+    if not target.is_fake:  # the sandbox keeps what we create: tidy up (go-live checklist: delete unused end users)
+        for end_user_id in client.created_end_users:
+            with contextlib.suppress(Exception):
+                client.delete_end_user(end_user_id)
+
+
+@pytest.fixture
+def link_browser(http_client: httpx.Client) -> Any:
+    from fakes.link_browser import LinkBrowser
+
+    return LinkBrowser(http_client)
+
+
+@pytest.fixture
+def ctx() -> ScenarioContext:
+    return ScenarioContext()
+
+
+@pytest.fixture
+def subject(_session_subject: Any, target: Target, ctx: ScenarioContext, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The worker's subject, reset; end users it creates on the sandbox are deleted afterwards."""
+    ctx.subject_was_reset = bool(_session_subject.reset())
+    ctx.created_end_users = []
+    if target.is_fake and target.control is not None:
+        if request.node.get_closest_marker("webhooks") and _session_subject.webhook_url:
+            # Only @webhooks scenarios get deliveries: elsewhere a webhook-triggered background sync
+            # would race the journal assertions of the flow under test.
+            target.control.set_webhook(_session_subject.webhook_url, _session_subject.harness_config.webhook_secret)
+    yield _session_subject
+    if not target.is_fake and ctx.created_end_users:
+        _delete_end_users(request, target, ctx.created_end_users)
+
+
+def _delete_end_users(request: pytest.FixtureRequest, target: Target, end_user_ids: list[str]) -> None:
+    from harness.fiskil_client import FiskilClient
+
+    http = request.getfixturevalue("http_client")
+    client = FiskilClient(http, target.base_url, target.client_id, target.client_secret)
+    for end_user_id in end_user_ids:
+        try:
+            client.delete_end_user(end_user_id)
+        except Exception as exc:  # clean-up must not hide the scenario's own result
+            log.warning("could not delete sandbox end user %s: %s", end_user_id, default_redactor.redact(str(exc)))
+
+
+@pytest.fixture(autouse=True)
+def faker_seed(request: pytest.FixtureRequest) -> int:
+    """Per-test Faker seed from the node id (crc32: stable across processes, unlike hash())."""
+    return zlib.crc32(request.node.nodeid.encode("utf-8"))
+
+
+def worker_id() -> str:
+    """`gw0`… under xdist, `main` otherwise (the `worker_id` fixture only exists with xdist loaded)."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+__all__ = ["HarnessOptions", "Target", "ScenarioContext", "worker_id"]

@@ -1,0 +1,94 @@
+"""`ControlClient`: the fake's /__harness control API over HTTP, one method per route. Works against
+an in-process core, a `--fake-url` fake, or through the WireMock edge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ControlError(RuntimeError):
+    """The control API refused a request; the message carries its explanation."""
+
+
+class ControlClient:
+    def __init__(self, base_url: str, client: httpx.Client) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = client
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.client.request(method, f"{self.base_url}/__harness{path}", json=body)
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("message", response.text)
+            except ValueError:
+                message = response.text[:300]
+            raise ControlError(f"{method} /__harness{path} -> {response.status_code}: {message}")
+        return response.json() if response.content else None
+
+    def info(self) -> dict[str, Any]:
+        return self._call("GET", "/info")
+
+    def reset(self, seed: int | None = None) -> dict[str, Any]:
+        return self._call("POST", "/reset", {} if seed is None else {"seed": seed})
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        return self._call("POST", "/clock/advance", {"seconds": seconds})
+
+    def freeze_clock(self) -> dict[str, Any]:
+        return self._call("POST", "/clock/freeze")
+
+    def resume_clock(self) -> dict[str, Any]:
+        return self._call("POST", "/clock/resume")
+
+    def expire_tokens(self, token: str | None = None, after_requests: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if token is not None:
+            body["token"] = token
+        if after_requests is not None:
+            body["after_requests"] = after_requests
+        return self._call("POST", "/tokens/expire", body)
+
+    def set_link_outcome(self, outcome: str, *, end_user_id: str | None = None,
+                         session_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"outcome": outcome}
+        if end_user_id is not None:
+            body["end_user_id"] = end_user_id
+        if session_id is not None:
+            body["session_id"] = session_id
+        return self._call("PUT", "/link-outcome", body)
+
+    def revoke_consent(self, arrangement_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/consents/{arrangement_id}/revoke")
+
+    def expire_consent(self, arrangement_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/consents/{arrangement_id}/expire")
+
+    def change_transactions(self, end_user_id: str, action: str, *, count: int | None = None,
+                            fiskil_ids: list[str] | None = None, emit: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {"end_user_id": end_user_id, "action": action, "emit": emit}
+        if count is not None:
+            body["count"] = count
+        if fiskil_ids is not None:
+            body["fiskil_ids"] = fiskil_ids
+        return self._call("POST", "/data/transactions", body)
+
+    def set_volume(self, transactions_per_account: int) -> dict[str, Any]:
+        return self._call("PUT", "/data/volume", {"transactions_per_account": transactions_per_account})
+
+    def set_rate_limit(self, requests: int, window_seconds: float, retry_after: int = 1) -> dict[str, Any]:
+        return self._call("PUT", "/rate-limit", {"requests": requests, "window_seconds": window_seconds,
+                                                 "retry_after": retry_after})
+
+    def clear_rate_limit(self) -> dict[str, Any]:
+        return self._call("DELETE", "/rate-limit")
+
+    def events(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/events")
+
+    def set_webhook(self, url: str, secret: str) -> dict[str, Any]:
+        return self._call("PUT", "/webhook", {"url": url, "secret": secret})
+
+    def clear_webhook(self) -> dict[str, Any]:
+        return self._call("DELETE", "/webhook")

@@ -1,0 +1,254 @@
+"""The control API under /__harness/: how steps and testers steer the fake (clock, tokens, Link
+outcomes, consents, data, rate limit, webhook target). JSON in, JSON out; bad input gets a 400
+{id,name,message} that says what to fix. Nothing here exists at the real Fiskil."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fakes.core import assumptions as A
+from fakes.core import data
+from fakes.core.errors import FiskilError, error_response
+from fakes.core.state import LINK_OUTCOMES, RateLimit, WebhookTarget
+
+if TYPE_CHECKING:
+    from fakes.core.app import Core
+
+PREFIX = "/__harness"
+ControlHandler = Callable[["Core", dict[str, Any], dict[str, str]], Any]
+
+
+def _invalid(message: str) -> FiskilError:
+    return FiskilError(400, "invalid_control_request", message)
+
+
+def _number(body: dict[str, Any], name: str, *, minimum: float = 0, integer: bool = False,
+            required: bool = True) -> Any:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or value < minimum:
+        what = "an integer" if integer else "a number"
+        raise _invalid(f"{name} must be {what} >= {minimum:g}, got {value!r}")
+    return value
+
+
+def info(core: Core, body: dict, params: dict) -> Any:
+    return {"core_url": core.core_url, "public_base_url": core.config.public_base_url or core.core_url,
+            "seed": core.state.seed, "now": core.clock.now(), "client_id": core.config.client_id}
+
+
+def reset(core: Core, body: dict, params: dict) -> Any:
+    seed = _number(body, "seed", integer=True, required=False)
+    core.reset(seed)
+    return {"seed": core.state.seed}
+
+
+def clock_advance(core: Core, body: dict, params: dict) -> Any:
+    now = core.clock.advance(_number(body, "seconds"))
+    core.sweep()  # expiry that the jump caused shows up (and emits) right away
+    return {"now": now}
+
+
+def clock_freeze(core: Core, body: dict, params: dict) -> Any:
+    return {"now": core.clock.freeze(), "frozen": True}
+
+
+def clock_resume(core: Core, body: dict, params: dict) -> Any:
+    return {"now": core.clock.resume(), "frozen": False}
+
+
+def tokens_expire(core: Core, body: dict, params: dict) -> Any:
+    token = body.get("token")
+    after = _number(body, "after_requests", integer=True, required=False)
+    if token is not None and after is not None:
+        raise _invalid("send token or after_requests, not both")
+    if after is not None:
+        core.state.expire_after_requests = after
+        return {"expires_after_requests": after}
+    if token is not None:
+        record = core.state.tokens.get(token) if isinstance(token, str) else None
+        if record is None:
+            raise _invalid("token is not one this fake issued")
+        record.revoked = True
+        return {"expired": 1}
+    live = [record for record in core.state.tokens.values() if not record.revoked]
+    for record in live:
+        record.revoked = True
+    return {"expired": len(live)}
+
+
+def link_outcome(core: Core, body: dict, params: dict) -> Any:
+    outcome = body.get("outcome")
+    if outcome not in LINK_OUTCOMES:
+        raise _invalid(f"outcome must be one of {', '.join(LINK_OUTCOMES)}, got {outcome!r}")
+    end_user_id, session_id = body.get("end_user_id"), body.get("session_id")
+    if not end_user_id and not session_id:
+        raise _invalid("send end_user_id or session_id: whose next Link flow gets this outcome")
+    if session_id:
+        if session_id not in core.state.sessions:
+            raise _invalid(f"no auth session {session_id!r}")
+        core.state.outcome_by_session[session_id] = outcome
+    if end_user_id:
+        if end_user_id not in core.state.end_users:
+            raise _invalid(f"no end user {end_user_id!r}")
+        core.state.outcome_by_user[end_user_id] = outcome
+    return {"outcome": outcome, "end_user_id": end_user_id, "session_id": session_id}
+
+
+def _consent(core: Core, params: dict) -> Any:
+    consent = core.state.consents.get(params["arrangement_id"])
+    if consent is None:
+        raise FiskilError(404, "consent_not_found", f"no consent {params['arrangement_id']!r}")
+    return consent
+
+
+def consent_revoke(core: Core, body: dict, params: dict) -> Any:
+    consent = _consent(core, params)
+    changed = core.end_consent(consent, A.TERMINATION_REASON_REVOKED)
+    return {"arrangement_id": consent.arrangement_id, "active": consent.active, "changed": changed}
+
+
+def consent_expire(core: Core, body: dict, params: dict) -> Any:
+    consent = _consent(core, params)
+    changed = core.end_consent(consent, A.TERMINATION_REASON_EXPIRED)
+    return {"arrangement_id": consent.arrangement_id, "active": consent.active, "changed": changed}
+
+
+def data_transactions(core: Core, body: dict, params: dict) -> Any:
+    """Change a user's transactions between syncs; emits banking.transactions.sync.completed per
+    affected active consent unless {"emit": false}."""
+    end_user_id, action = body.get("end_user_id"), body.get("action")
+    if end_user_id not in core.state.end_users:
+        raise _invalid(f"no end user {end_user_id!r}")
+    if action not in ("add", "modify", "remove"):
+        raise _invalid(f"action must be add, modify or remove, got {action!r}")
+    count = _number(body, "count", integer=True, minimum=1, required=False) or 1
+    ids = body.get("fiskil_ids")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(item, str) for item in ids)):
+        raise _invalid("fiskil_ids must be a list of transaction fiskil_id strings")
+    store = core.state.user_data(end_user_id)
+    live = {consent.arrangement_id for consent in core.state.consents.values()
+            if consent.end_user_id == end_user_id and consent.active}
+    accounts = sorted((a for a in store.accounts.values() if a["arrangement_id"] in live), key=lambda a: a["fiskil_id"])
+    if not accounts:
+        raise _invalid("the end user has no account under an active consent; link one first")
+    changed: list[str] = []
+    store.serial += 1
+    if action == "add":
+        for index in range(count):
+            account = accounts[index % len(accounts)]
+            for record in data.extra_transactions(account, core.state.seed, store.serial * 10_000 + index, 1,
+                                                  core.clock.now()):
+                store.transactions[record["fiskil_id"]] = record
+                changed.append(record["fiskil_id"])
+    else:
+        if ids is not None:
+            unknown = [item for item in ids if item not in store.transactions]
+            if unknown:
+                raise _invalid(f"unknown transaction fiskil_ids: {', '.join(unknown)}")
+            targets = list(ids)
+        else:  # the newest `count` posted transactions, a stable choice
+            candidates = sorted((t for t in store.transactions.values() if t["arrangement_id"] in live),
+                                key=lambda t: (t["execution_date_time"], t["fiskil_id"]), reverse=True)
+            targets = [t["fiskil_id"] for t in candidates[:count]]
+        for fiskil_id in targets:
+            if action == "remove":
+                del store.transactions[fiskil_id]
+            else:
+                store.transactions[fiskil_id] = data.modified(store.transactions[fiskil_id], core.state.seed, store.serial)
+            changed.append(fiskil_id)
+    if body.get("emit", True):
+        for consent in core.state.consents.values():
+            if consent.arrangement_id in live and consent.end_user_id == end_user_id:
+                core.emit("banking.transactions.sync.completed", consent, account_ids=consent.account_ids)
+    return {"action": action, "fiskil_ids": changed}
+
+
+def data_volume(core: Core, body: dict, params: dict) -> Any:
+    core.state.transactions_per_account = _number(body, "transactions_per_account", integer=True)
+    return {"transactions_per_account": core.state.transactions_per_account}
+
+
+def rate_limit_set(core: Core, body: dict, params: dict) -> Any:
+    limit = RateLimit(requests=_number(body, "requests", integer=True, minimum=1),
+                      window_seconds=_number(body, "window_seconds", minimum=0.001),
+                      retry_after=_number(body, "retry_after", integer=True, minimum=0, required=False) or 1)
+    core.state.rate_limit, core.state.rate_windows = limit, {}
+    return {"requests": limit.requests, "window_seconds": limit.window_seconds, "retry_after": limit.retry_after}
+
+
+def rate_limit_clear(core: Core, body: dict, params: dict) -> Any:
+    core.state.rate_limit, core.state.rate_windows = None, {}
+    return {"rate_limit": None}
+
+
+def events(core: Core, body: dict, params: dict) -> Any:
+    return list(core.state.events)
+
+
+def webhook_set(core: Core, body: dict, params: dict) -> Any:
+    url, secret = body.get("url"), body.get("secret")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise _invalid("url must be an absolute http(s) URL")
+    if not isinstance(secret, str) or not secret:
+        raise _invalid("secret must be a non-empty string")
+    core.state.webhook_target = WebhookTarget(url, secret)
+    return {"url": url, "secret_set": True}  # the secret itself is never echoed
+
+
+def webhook_clear(core: Core, body: dict, params: dict) -> Any:
+    core.state.webhook_target = None
+    return {"url": None}
+
+
+def _route(core: Core, path: str, handler: ControlHandler, method: str) -> Route:
+    def run(body_bytes: bytes, params: dict[str, str]) -> Response:
+        try:
+            body: Any = json.loads(body_bytes) if body_bytes.strip() else {}
+            if not isinstance(body, dict):
+                raise _invalid("body must be a JSON object")
+            with core.lock:
+                result = handler(core, body, params)
+        except ValueError as error:  # json.JSONDecodeError included
+            return error_response("simple", _invalid(f"body is not valid JSON: {error}"))
+        except FiskilError as error:
+            return error_response("simple", error)
+        finally:
+            core.flush_events()
+        return JSONResponse(result)
+
+    async def endpoint(request: Request) -> Response:
+        return await run_in_threadpool(run, await request.body(), dict(request.path_params))
+
+    return Route(PREFIX + path, endpoint, methods=[method])
+
+
+def routes(core: Core) -> list[Route]:
+    table: list[tuple[str, str, ControlHandler]] = [
+        ("GET", "/info", info),
+        ("POST", "/reset", reset),
+        ("POST", "/clock/advance", clock_advance),
+        ("POST", "/clock/freeze", clock_freeze),
+        ("POST", "/clock/resume", clock_resume),
+        ("POST", "/tokens/expire", tokens_expire),
+        ("PUT", "/link-outcome", link_outcome),
+        ("POST", "/consents/{arrangement_id}/revoke", consent_revoke),
+        ("POST", "/consents/{arrangement_id}/expire", consent_expire),
+        ("POST", "/data/transactions", data_transactions),
+        ("PUT", "/data/volume", data_volume),
+        ("PUT", "/rate-limit", rate_limit_set),
+        ("DELETE", "/rate-limit", rate_limit_clear),
+        ("GET", "/events", events),
+        ("PUT", "/webhook", webhook_set),
+        ("DELETE", "/webhook", webhook_clear),
+    ]
+    return [_route(core, path, handler, method) for method, path, handler in table]

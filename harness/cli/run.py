@@ -1,0 +1,175 @@
+"""`fiskil-harness run`: the BDD suites in parallel, with progress, a per-feature summary and reports.
+
+It runs pytest in a child process (so Ctrl-C, crashes and xdist workers stay contained), shows a
+line per finished scenario while it runs, then prints the summary and writes
+`<report-dir>/<run-id>/` with junit.xml, cucumber.json, allure-results/ (+ allure-report/index.html
+when Java is present), results.json, summary.md and pytest.log, and points `<report-dir>/latest`
+at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.cli import UsageError
+from harness.reports.allure import render_html
+from harness.reports.results import load_results
+from harness.reports.summary import render_markdown, render_terminal, summarise
+from harness.subjects import SubjectSpecError, check_subject_spec
+from harness.target import DEFAULT_SANDBOX_URL, OptionsError, resolve_options
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PATHS = [str(PROJECT_ROOT / "features")]
+# pytest exit codes (https://docs.pytest.org/en/stable/reference/exit-codes.html)
+PYTEST_OK, PYTEST_FAILED, PYTEST_INTERRUPTED, PYTEST_INTERNAL, PYTEST_USAGE, PYTEST_NO_TESTS = range(6)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the BDD suites against a target and a subject, with reports",
+        description="Run the feature suites (default: features/) in parallel and write reports.",
+    )
+    parser.add_argument("paths", nargs="*", help="feature folders or test files (default: features/)")
+    parser.add_argument("-k", dest="keyword", help="only scenarios whose name matches this pytest -k expression")
+    parser.add_argument("-m", dest="markexpr", help="pytest marker expression, e.g. 'network and not slow'")
+    parser.add_argument("--tags", help="Gherkin tag expression, e.g. '@link_and_sync and not @slow'")
+    parser.add_argument("-n", dest="workers", default="auto", help="parallel workers: a number or 'auto' (default); 0 runs in-process")
+    parser.add_argument("--target", default="fake", help="fake (default) or sandbox")
+    parser.add_argument("--subject", default="reference", help="reference, package.module:factory or an http(s) adapter URL")
+    parser.add_argument("--fake-url", help="reuse a running fake (`fiskil-harness fake`) instead of one per worker")
+    parser.add_argument("--sandbox-url", default=DEFAULT_SANDBOX_URL, help="the real Fiskil API for --target sandbox")
+    parser.add_argument("--report-dir", default="reports", help="where reports/<run-id>/ is written (default: reports)")
+    parser.add_argument("--no-html", action="store_true", help="skip rendering the Allure HTML report")
+    return parser
+
+
+@dataclass
+class RunPlan:
+    run_id: str
+    run_dir: Path
+    command: list[str]
+
+
+def tags_to_markexpr(tags: str) -> str:
+    """Gherkin tags become pytest markers: '@a and not @b' → 'a and not b'."""
+    expression = re.sub(r"@([\w-]+)", r"\1", tags.strip())
+    if not expression or "@" in expression:
+        raise UsageError(f"--tags {tags!r} is not a tag expression such as '@link_and_sync and not @slow'")
+    return expression
+
+
+def parse_workers(value: str) -> str:
+    value = str(value).strip()
+    if value == "auto" or (value.isdigit() and int(value) >= 0):
+        return value
+    raise UsageError(f"-n must be a number of workers (0 or more) or 'auto', got {value!r}")
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def plan_run(args: argparse.Namespace, run_id: str | None = None) -> RunPlan:
+    """Check every input and build the pytest command; raises UsageError saying what to fix."""
+    try:
+        resolve_options(args.target, args.subject, args.fake_url, args.sandbox_url)
+        check_subject_spec(args.subject)
+    except (OptionsError, SubjectSpecError) as exc:
+        raise UsageError(str(exc)) from None
+    paths = args.paths or DEFAULT_PATHS
+    for path in paths:
+        if not Path(path.split("::")[0]).exists():
+            raise UsageError(f"path {path!r} does not exist; give a features folder or a test file")
+    workers = parse_workers(args.workers)
+    markexprs = [expr for expr in (args.markexpr, tags_to_markexpr(args.tags) if args.tags else None) if expr]
+
+    run_id = run_id or new_run_id()
+    run_dir = Path(args.report_dir).resolve() / run_id
+    command = [
+        sys.executable, "-m", "pytest", *paths,
+        "-q", "--tb=short",
+        "--target", args.target, "--subject", args.subject, "--sandbox-url", args.sandbox_url,
+        f"--junitxml={run_dir / 'junit.xml'}",
+        f"--cucumberjson={run_dir / 'cucumber.json'}",
+        f"--alluredir={run_dir / 'allure-results'}",
+        f"--harness-results={run_dir / 'results.json'}",
+        "--harness-progress",
+    ]
+    command += ["-p", "no:xdist"] if workers == "0" else ["-n", workers]
+    if args.fake_url:
+        command += ["--fake-url", args.fake_url]
+    if args.keyword:
+        command += ["-k", args.keyword]
+    if markexprs:
+        command += ["-m", " and ".join(f"({expr})" for expr in markexprs)]
+    return RunPlan(run_id, run_dir, command)
+
+
+def point_latest(report_dir: Path, run_dir: Path) -> Path:
+    """`<report-dir>/latest` → this run (a relative symlink, or a text file where links are refused)."""
+    latest = report_dir / "latest"
+    if latest.is_symlink() or latest.is_file():
+        latest.unlink()
+    try:
+        latest.symlink_to(run_dir.name, target_is_directory=True)
+    except OSError:
+        latest.write_text(run_dir.name + "\n", encoding="utf-8")
+    return latest
+
+
+def run_pytest(plan: RunPlan) -> int:
+    """Progress lines (stderr of the child) go to the terminal; pytest's own output to pytest.log."""
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = plan.run_dir / "pytest.log"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", FISKIL_HARNESS_RUN_ID=plan.run_id)
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(plan.command, stdout=log, stderr=None, env=env)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            process.wait(timeout=30)  # the child got the same SIGINT; let it reap its workers
+            raise
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = plan_run(args)
+    print(f"fiskil-harness run {plan.run_id}: target={args.target} subject={args.subject} workers={args.workers}")
+    print(f"reports: {plan.run_dir}", flush=True)
+    started = time.monotonic()
+    code = run_pytest(plan)
+    elapsed = time.monotonic() - started
+    log_path = plan.run_dir / "pytest.log"
+
+    if code in (PYTEST_USAGE, PYTEST_INTERNAL) or not (plan.run_dir / "results.json").exists():
+        tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-25:]
+        print("\n".join(tail), file=sys.stderr)
+        if code == PYTEST_USAGE:
+            raise UsageError("pytest rejected the options (see above)")
+        print(f"fiskil-harness run: pytest stopped with exit code {code}; full log: {log_path}", file=sys.stderr)
+        point_latest(plan.run_dir.parent, plan.run_dir)
+        return 130 if code == PYTEST_INTERRUPTED else (code or 1)
+
+    results, _ = load_results(plan.run_dir / "results.json")
+    summaries = summarise(results)
+    print(render_terminal(summaries, elapsed=elapsed), end="")
+    (plan.run_dir / "summary.md").write_text(render_markdown(summaries, run_id=plan.run_id, elapsed=elapsed), encoding="utf-8")
+    if not args.no_html:
+        _, note = render_html(plan.run_dir / "allure-results", plan.run_dir / "allure-report")
+        print(note)
+    latest = point_latest(plan.run_dir.parent, plan.run_dir)
+    print(f"summary: {plan.run_dir / 'summary.md'}  (latest run: {latest})")
+
+    if code == PYTEST_NO_TESTS:
+        raise UsageError("no scenario matched the paths, -k, -m and --tags given")
+    if code == PYTEST_INTERRUPTED:
+        return 130
+    return 0 if code == PYTEST_OK else 1

@@ -1,0 +1,157 @@
+"""`fiskil-harness webhooks check|send`: grade a webhook endpoint, or send it one (tampered) delivery.
+
+The signing secret is only ever read from an environment variable (--secret-env), never from the
+command line (shell history, process lists), and never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from urllib.parse import urlparse
+
+from harness.cli import UsageError
+from harness.redaction import default_redactor
+from harness.webhooks.checks import (
+    CHECK_IDS,
+    DEFAULT_BUDGET_S,
+    DEFAULT_BURST,
+    NOT_OBSERVABLE,
+    PASS,
+    CheckConfig,
+    CheckSetupError,
+    run_checks_sync,
+)
+from harness.webhooks.emitter import send_once_sync
+from harness.webhooks.envelope import make_envelope
+from harness.webhooks.events import UnknownEventError, event_type
+from harness.webhooks.report import progress_line, table, write_junit
+from harness.webhooks.signing import DEFAULT_SCHEME, SigningSecretError, decode_secret
+from harness.webhooks.tamper import TAMPER_KINDS, prepare
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("webhooks", help="check a webhook endpoint, or send it a signed delivery")
+    actions = parser.add_subparsers(dest="webhooks_command", metavar="ACTION")
+
+    check = actions.add_parser("check", help="run the webhook conformance checks against one endpoint")
+    _common(check)
+    check.add_argument("--observe", metavar="URL", help='GET URL returning {"message_ids": [...]}, one entry per processing')
+    check.add_argument("--timeout", type=float, default=DEFAULT_BUDGET_S, metavar="S",
+                       help=f"latency budget per delivery in seconds (default {DEFAULT_BUDGET_S:g}; Fiskil's real timeout is undocumented)")
+    check.add_argument("--junitxml", metavar="FILE", help="also write JUnit XML, one testcase per check")
+    check.add_argument("--burst", type=int, default=DEFAULT_BURST, metavar="N", help=f"deliveries in the burst check (default {DEFAULT_BURST})")
+    check.add_argument("--settle", type=float, default=1.0, metavar="S", help="how long to wait for processing to show on --observe (default 1)")
+    check.add_argument("--replay-after", type=float, default=1.0, metavar="S", help="seconds between a delivery and its replay (default 1)")
+    check.add_argument("--only", action="append", choices=CHECK_IDS, metavar="CHECK", help="run only this check (repeatable)")
+    check.add_argument("--allow-not-observable", action="store_true",
+                       help="exit 0 when nothing failed even if some required checks were NOT OBSERVABLE")
+
+    send = actions.add_parser("send", help="send one signed (or deliberately tampered) delivery and show the answer")
+    _common(send)
+    send.add_argument("--event", required=True, metavar="NAME", help="event name, e.g. consent.received")
+    send.add_argument("--end-user-id", metavar="ID")
+    send.add_argument("--consent-id", metavar="ID")
+    send.add_argument("--tamper", default="none", choices=TAMPER_KINDS, metavar="KIND",
+                      help=f"deliberately break the delivery: {', '.join(TAMPER_KINDS)}")
+    send.add_argument("--timeout", type=float, default=10.0, metavar="S", help="request timeout in seconds (default 10)")
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", required=True, help="the webhook endpoint URL")
+    parser.add_argument("--secret-env", required=True, metavar="VAR", help="environment variable holding the webhook signing secret")
+
+
+def _secret(var: str) -> str:
+    value = os.environ.get(var)
+    if not value:
+        raise UsageError(f"environment variable {var} is not set or empty: export {var}=<your Fiskil webhook signing secret>")
+    default_redactor.add(value)
+    try:
+        decode_secret(value, DEFAULT_SCHEME)
+    except SigningSecretError as exc:
+        raise UsageError(f"{var}: {exc}") from None
+    return value
+
+
+def _url(value: str, flag: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UsageError(f"{flag} {value!r} is not an http(s) URL: give e.g. http://127.0.0.1:8000/webhooks/fiskil")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.webhooks_command == "check":
+        return _check(args)
+    if args.webhooks_command == "send":
+        return _send(args)
+    raise UsageError("choose an action: `fiskil-harness webhooks check ...` or `fiskil-harness webhooks send ...`")
+
+
+def _check(args: argparse.Namespace) -> int:
+    secret = _secret(args.secret_env)
+    config = CheckConfig(
+        url=_url(args.url, "--url"),
+        secret=secret,
+        observe_url=_url(args.observe, "--observe") if args.observe else None,
+        budget_s=args.timeout,
+        burst=args.burst,
+        settle_s=args.settle,
+        replay_after_s=args.replay_after,
+        only=tuple(args.only or ()),
+    )
+    print(f"checking {args.url}" + (f" (observing {args.observe})" if args.observe else " (no --observe: processing is not observable)"),
+          file=sys.stderr)
+    try:
+        results = run_checks_sync(config, progress=lambda r: print(progress_line(r), file=sys.stderr, flush=True))
+    except CheckSetupError as exc:
+        raise UsageError(str(exc)) from None
+    print(table(results))
+    if args.junitxml:
+        write_junit(results, args.junitxml)
+        print(f"JUnit XML written to {args.junitxml}", file=sys.stderr)
+    required = [r for r in results if r.required]
+    if any(r.verdict not in (PASS, NOT_OBSERVABLE) for r in required):
+        return 1
+    if any(r.verdict == NOT_OBSERVABLE for r in required) and not args.allow_not_observable:
+        print("exit 1: required checks were NOT OBSERVABLE (add --observe, or --allow-not-observable to accept that)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    secret = _secret(args.secret_env)
+    url = _url(args.url, "--url")
+    try:
+        kind = event_type(args.event)
+    except UnknownEventError as exc:
+        raise UsageError(str(exc)) from None
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be greater than 0")
+    envelope = make_envelope(args.event, end_user_id=args.end_user_id, consent_id=args.consent_id)
+    signed = prepare(envelope.body(1), secret, args.tamper)
+    say = default_redactor
+    print(say(f"POST {url}"))
+    print("Content-Type: application/json")
+    # the signature is derived from the secret but does not reveal it: fine to show
+    print(f"{DEFAULT_SCHEME.header}: {signed.signature}" if signed.signature is not None else f"({DEFAULT_SCHEME.header} omitted)")
+    print()
+    print(say(signed.body.decode("utf-8")))
+    if kind.source != "primary":
+        print(f"note: {args.event} is known from {kind.source} sources only", file=sys.stderr)
+    started = time.perf_counter()
+    record = send_once_sync(url, secret, envelope, tamper=args.tamper, timeout_s=args.timeout)
+    attempt = record.attempts[0]
+    print()
+    answer = str(attempt.status) if attempt.status is not None else f"no answer ({attempt.error_kind}: {attempt.error})"
+    print(say(f"answer: {answer} in {(time.perf_counter() - started) * 1000:.0f} ms"))
+    if attempt.body_excerpt:
+        print(say(f"body: {attempt.body_excerpt}"))
+    expected_ok = args.tamper == "none"
+    verdict = attempt.ok == expected_ok
+    print(f"expected {'2xx' if expected_ok else 'non-2xx (tampered: ' + args.tamper + ')'}: {'as expected' if verdict else 'NOT as expected'}")
+    return 0 if verdict else 1

@@ -1,0 +1,123 @@
+"""Build the subject (the integration under test) from the `--subject` spec.
+
+Three forms:
+- `reference`: the bundled reference integration, in-process;
+- `package.module:factory`: a Python callable taking a `SubjectConfig` and returning a `Subject`;
+- `http(s)://...`: a partner app behind the HTTP adapter contract (docs/adapter-contract.md).
+
+`SUBJECT_BUILDERS` maps a form to its builder so the HTTP adapter can be plugged in without
+touching the plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.adapters.protocol import Subject
+
+
+class SubjectSpecError(ValueError):
+    """The `--subject` value cannot be turned into a subject; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SubjectConfig:
+    """What the kit tells an integration about the target it must use."""
+
+    api_url: str                       # the edge: every Fiskil call goes through it
+    client_id: str
+    client_secret: str = field(repr=False)
+    webhook_secret: str = field(repr=False, default_factory=lambda: secrets.token_urlsafe(32))
+    work_dir: Path = Path(".")         # where the subject may keep files (its SQLite database)
+    # Short timeouts and backoff keep the network-fault scenarios fast; the behaviour is the same.
+    http_timeout: float = 1.0
+    backoff_base: float = 0.05
+    max_retries: int = 4
+    faults: tuple[str, ...] = ()
+
+    def as_env(self) -> dict[str, str]:
+        """The reference integration's documented environment (docs/architecture.md)."""
+        return {
+            "FISKIL_API_URL": self.api_url,
+            "FISKIL_CLIENT_ID": self.client_id,
+            "FISKIL_CLIENT_SECRET": self.client_secret,
+            "FISKIL_WEBHOOK_SECRET": self.webhook_secret,
+            "REFERENCE_DB": str(self.work_dir / "reference.sqlite3"),
+            "REFERENCE_HTTP_TIMEOUT": str(self.http_timeout),
+            "REFERENCE_BACKOFF_BASE": str(self.backoff_base),
+            "REFERENCE_MAX_RETRIES": str(self.max_retries),
+            "REFERENCE_FAULTS": ",".join(self.faults),
+        }
+
+
+def build_reference_subject(spec: str, config: SubjectConfig) -> Subject:
+    from harness.adapters.reference import ReferenceSubject
+
+    return ReferenceSubject(
+        config.api_url, config.client_id, config.client_secret, config.webhook_secret, config.work_dir,
+        http_timeout=config.http_timeout, backoff_base=config.backoff_base, max_retries=config.max_retries,
+        faults=config.faults,
+    )
+
+
+def build_python_subject(spec: str, config: SubjectConfig) -> Subject:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise SubjectSpecError(f"--subject {spec!r}: write a Python factory as 'package.module:factory'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SubjectSpecError(f"--subject {spec!r}: cannot import {module_name!r} ({exc}); is it on PYTHONPATH?") from None
+    factory: Callable[[SubjectConfig], Subject] | None = getattr(module, attr, None)
+    if not callable(factory):
+        raise SubjectSpecError(f"--subject {spec!r}: {module_name} has no callable {attr!r}")
+    subject = factory(config)
+    if not isinstance(subject, Subject):
+        raise SubjectSpecError(
+            f"--subject {spec!r}: {attr}() returned {type(subject).__name__}, which does not implement "
+            "harness.adapters.protocol.Subject (see that module for the methods it needs)"
+        )
+    return subject
+
+
+def build_http_subject(spec: str, config: SubjectConfig) -> Subject:
+    raise SubjectSpecError(
+        f"--subject {spec!r}: HTTP adapter subjects are not yet supported by this build; "
+        "use --subject reference or a Python factory 'package.module:factory'"
+    )
+
+
+#: form name → builder(spec, config); the HTTP adapter replaces the "http" entry.
+SUBJECT_BUILDERS: dict[str, Callable[[str, SubjectConfig], Subject]] = {
+    "reference": build_reference_subject,
+    "python": build_python_subject,
+    "http": build_http_subject,
+}
+
+
+def subject_form(spec: str) -> str:
+    spec = spec.strip()
+    if spec == "reference":
+        return "reference"
+    if spec.startswith(("http://", "https://")):
+        return "http"
+    if ":" in spec:
+        return "python"
+    raise SubjectSpecError(
+        f"--subject {spec!r} is not understood: use 'reference', 'package.module:factory' or an http(s) adapter URL"
+    )
+
+
+def check_subject_spec(spec: str) -> None:
+    """Fail early (at option parsing) on a spec no builder can handle."""
+    form = subject_form(spec)
+    if form == "http" and SUBJECT_BUILDERS["http"] is build_http_subject:
+        build_http_subject(spec, None)  # type: ignore[arg-type]
+
+
+def build_subject(spec: str, config: SubjectConfig) -> Subject:
+    return SUBJECT_BUILDERS[subject_form(spec)](spec.strip(), config)

@@ -1,0 +1,401 @@
+"""Conformance checks for a partner's webhook endpoint: does it handle Fiskil deliveries safely?
+
+Each check sends its own deliveries with fresh message_ids and end-user ids, so checks never
+interfere, then grades what came back. "Processed" can only be seen through an observe URL whose
+GET returns {"message_ids": [...]} (one entry per processing); without it, every check whose
+expectation includes "processed once" / "not processed" is NOT OBSERVABLE, never PASS.
+
+Honesty notes (see docs/webhooks.md):
+- Fiskil's signature has no timestamp (fiskil-api.md §10, secondary sources), so a replayed request
+  verifies forever; only dedupe on message_id stops it. No replay-window check is pretended.
+- The kit cannot make a partner's endpoint fail its first attempts, so "retries" is checked as:
+  a first-seen delivery carrying delivery_attempt > 1 is accepted and processed once, plus an
+  informational self-test of the kit's own retry schedule against a local flaky endpoint.
+- Fiskil's delivery timeout is unknown; the latency budget (default 2 s) is the kit's choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import httpx
+
+from harness.webhooks.emitter import DeliveryRecord, Emitter, RetryPolicy
+from harness.webhooks.envelope import Envelope, make_envelope
+from harness.webhooks.signing import DEFAULT_SCHEME, SignatureScheme, decode_secret
+
+Verdict = Literal["PASS", "FAIL", "NOT OBSERVABLE"]
+PASS: Verdict = "PASS"
+FAIL: Verdict = "FAIL"
+NOT_OBSERVABLE: Verdict = "NOT OBSERVABLE"
+
+#: ASSUMPTION: Fiskil's delivery timeout is undocumented; 2 s is the kit's "ack promptly" budget.
+DEFAULT_BUDGET_S = 2.0
+DEFAULT_BURST = 100
+
+
+class CheckSetupError(ValueError):
+    """The checks cannot run as configured (bad URL, secret or observe endpoint); says what to fix."""
+
+
+@dataclass
+class CheckConfig:
+    url: str
+    secret: str
+    observe_url: str | None = None
+    budget_s: float = DEFAULT_BUDGET_S
+    burst: int = DEFAULT_BURST
+    burst_concurrency: int = 20
+    fast_ack_samples: int = 5
+    settle_s: float = 1.0          # how long to wait for async processing to show on the observe URL
+    replay_after_s: float = 1.0    # real seconds between a delivery and its replay
+    event: str = "banking.transactions.sync.completed"
+    scheme: SignatureScheme = DEFAULT_SCHEME
+    only: tuple[str, ...] = ()     # run only these check ids (empty: all)
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"CheckConfig(url={self.url!r}, observe_url={self.observe_url!r}, budget_s={self.budget_s})"
+
+    def validate(self) -> None:
+        for name, value in (("url", self.url), ("observe URL", self.observe_url)):
+            if value is None:
+                continue
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise CheckSetupError(f"the {name} {value!r} is not an http(s) URL: give e.g. http://127.0.0.1:8000/webhooks/fiskil")
+        try:
+            decode_secret(self.secret, self.scheme)
+        except ValueError as exc:
+            raise CheckSetupError(str(exc)) from None
+        if self.budget_s <= 0 or self.burst < 1 or self.settle_s < 0:
+            raise CheckSetupError("need --timeout > 0, --burst >= 1 and a settle time >= 0")
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    expectation: str
+    required: bool
+    verdict: Verdict
+    observed: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    title: str
+    expectation: str
+    required: bool
+    run: Callable[[CheckContext], Awaitable[tuple[Verdict, str, dict[str, Any]]]]
+
+
+class Observer:
+    """Reads the observe URL: how many times each message_id was processed."""
+
+    def __init__(self, url: str | None, client: httpx.AsyncClient, settle_s: float) -> None:
+        self.url = url
+        self._client = client
+        self.settle_s = settle_s
+
+    @property
+    def available(self) -> bool:
+        return self.url is not None
+
+    async def message_ids(self) -> list[str]:
+        assert self.url is not None
+        response = await self._client.get(self.url)
+        response.raise_for_status()
+        payload = response.json()
+        ids = payload.get("message_ids") if isinstance(payload, dict) else None
+        if not isinstance(ids, list):
+            raise CheckSetupError(f'the observe URL {self.url} must answer GET with {{"message_ids": [...]}}')
+        return [str(i) for i in ids]
+
+    async def preflight(self) -> None:
+        try:
+            await self.message_ids()
+        except (httpx.HTTPError, ValueError) as exc:
+            if isinstance(exc, CheckSetupError):
+                raise
+            raise CheckSetupError(
+                f'the observe URL {self.url} did not answer GET with {{"message_ids": [...]}} ({type(exc).__name__}); '
+                "check the URL or leave --observe out") from None
+
+    async def counts(self, ids: list[str], *, expect_each: bool) -> dict[str, int]:
+        """Processing counts of `ids` once things settle.
+
+        expect_each: poll until each id shows up (bounded by settle_s), then wait a short moment more
+        to catch a second processing. Otherwise watch the whole settle period for any appearance.
+        """
+        deadline = time.monotonic() + self.settle_s
+        while True:
+            seen = await self.message_ids()
+            counts = {i: seen.count(i) for i in ids}
+            if expect_each and all(counts.values()):
+                break
+            if not expect_each and any(counts.values()):
+                return counts
+            if time.monotonic() >= deadline:
+                return counts
+            await asyncio.sleep(min(0.02, self.settle_s))
+        await asyncio.sleep(min(0.1, self.settle_s))
+        seen = await self.message_ids()
+        return {i: seen.count(i) for i in ids}
+
+
+@dataclass
+class CheckContext:
+    config: CheckConfig
+    emitter: Emitter
+    observer: Observer
+    burst_gate: asyncio.Semaphore
+    burst_ids: list[str] | None = None   # set by the burst check for burst-processed
+
+    def envelope(self, check_id: str) -> Envelope:
+        """A fresh event for one check: new message_id, end user and consent ids."""
+        tag = uuid.uuid4().hex[:10]
+        return make_envelope(self.config.event, end_user_id=f"eu-check-{check_id}-{tag}",
+                             consent_id=f"consent-check-{tag}")
+
+    def in_budget(self, record: DeliveryRecord) -> bool:
+        return all(a.ok and a.latency_s <= self.config.budget_s for a in record.attempts)
+
+
+def _describe(record: DeliveryRecord) -> str:
+    parts = []
+    for a in record.attempts:
+        outcome = str(a.status) if a.status is not None else a.error_kind or "?"
+        parts.append(f"{outcome} in {a.latency_s * 1000:.0f} ms")
+    return ", ".join(parts)
+
+
+def _attempts_evidence(record: DeliveryRecord) -> list[dict[str, Any]]:
+    return [{"attempt": a.attempt, "status": a.status, "latency_s": round(a.latency_s, 4),
+             "error_kind": a.error_kind, "body_excerpt": a.body_excerpt} for a in record.attempts]
+
+
+# ---- the checks ---------------------------------------------------------------------------------
+
+async def _valid_ack(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    record = await ctx.emitter.send_once(ctx.envelope("valid-ack"))
+    verdict = PASS if ctx.in_budget(record) else FAIL
+    return verdict, _describe(record), {"message_id": record.message_id, "attempts": _attempts_evidence(record)}
+
+
+async def _valid_processed(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    record = await ctx.emitter.send_once(ctx.envelope("valid-processed"))
+    evidence: dict[str, Any] = {"message_id": record.message_id, "attempts": _attempts_evidence(record)}
+    if not record.delivered:
+        return FAIL, f"not accepted ({_describe(record)})", evidence
+    if not ctx.observer.available:
+        return NOT_OBSERVABLE, f"{_describe(record)}; processing not observable without --observe", evidence
+    count = (await ctx.observer.counts([record.message_id], expect_each=True))[record.message_id]
+    evidence["processed"] = count
+    return (PASS if count == 1 else FAIL), f"{_describe(record)}; processed {count}x", evidence
+
+
+def _rejection(tamper: str) -> Callable[[CheckContext], Awaitable[tuple[Verdict, str, dict[str, Any]]]]:
+    async def check(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+        record = await ctx.emitter.send_once(ctx.envelope(tamper), tamper=tamper)
+        evidence: dict[str, Any] = {"message_id": record.message_id, "tamper": tamper,
+                                    "attempts": _attempts_evidence(record)}
+        answer = _describe(record)
+        if record.delivered:
+            return FAIL, f"accepted: {answer}", evidence
+        if not ctx.observer.available:
+            return NOT_OBSERVABLE, f"rejected ({answer}); whether it was processed anyway needs --observe", evidence
+        count = (await ctx.observer.counts([record.message_id], expect_each=False))[record.message_id]
+        evidence["processed"] = count
+        if count:
+            return FAIL, f"rejected ({answer}) but processed {count}x", evidence
+        return PASS, f"rejected ({answer}); not processed", evidence
+
+    return check
+
+
+async def _duplicate(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    first, second = await ctx.emitter.duplicate(ctx.envelope("duplicate"))
+    evidence: dict[str, Any] = {"message_id": first.message_id,
+                                "first": _attempts_evidence(first), "second": _attempts_evidence(second)}
+    answer = f"1st {_describe(first)}; again as attempt {second.attempts[0].attempt}: {_describe(second)}"
+    if not (first.delivered and second.delivered):
+        return FAIL, f"{answer} (a duplicate must still get 2xx, or Fiskil keeps retrying)", evidence
+    if not ctx.observer.available:
+        return NOT_OBSERVABLE, f"{answer}; processing count needs --observe", evidence
+    count = (await ctx.observer.counts([first.message_id], expect_each=True))[first.message_id]
+    evidence["processed"] = count
+    return (PASS if count == 1 else FAIL), f"{answer}; processed {count}x", evidence
+
+
+async def _replay(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    envelope = ctx.envelope("replay")
+    original = await ctx.emitter.send_once(envelope)
+    # identical bytes and signature: Fiskil's scheme has no timestamp to expire
+    await asyncio.sleep(ctx.config.replay_after_s)
+    replayed = await ctx.emitter.send_once(envelope)
+    evidence: dict[str, Any] = {"message_id": envelope.message_id, "replay_after_s": ctx.config.replay_after_s,
+                                "original": _attempts_evidence(original), "replay": _attempts_evidence(replayed)}
+    answer = f"original {_describe(original)}; replay after {ctx.config.replay_after_s:g} s: {_describe(replayed)}"
+    if not original.delivered:
+        return FAIL, f"{answer} (the original was not accepted)", evidence
+    if not ctx.observer.available:
+        return NOT_OBSERVABLE, f"{answer}; processing count needs --observe", evidence
+    count = (await ctx.observer.counts([envelope.message_id], expect_each=True))[envelope.message_id]
+    evidence["processed"] = count
+    return (PASS if count == 1 else FAIL), f"{answer}; processed {count}x", evidence
+
+
+async def _late_attempt(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    envelope = ctx.envelope("late-attempt")
+    record = await ctx.emitter.send_once(envelope, attempt=3)
+    evidence: dict[str, Any] = {"message_id": envelope.message_id, "attempts": _attempts_evidence(record)}
+    answer = f"delivery_attempt=3 first seen: {_describe(record)}"
+    if not record.delivered:
+        return FAIL, answer, evidence
+    if not ctx.observer.available:
+        return NOT_OBSERVABLE, f"{answer}; processing needs --observe", evidence
+    count = (await ctx.observer.counts([envelope.message_id], expect_each=True))[envelope.message_id]
+    evidence["processed"] = count
+    return (PASS if count == 1 else FAIL), f"{answer}; processed {count}x", evidence
+
+
+async def _emitter_retry_selftest(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    """The kit's own retry behaviour, against a local endpoint failing twice (not the partner's)."""
+    from harness.webhooks.receivers import FlakyReceiver  # local import: only this check needs sockets
+
+    policy = RetryPolicy()
+    with FlakyReceiver(fail_first=2, mode="500") as flaky:
+        async with Emitter(flaky.url, ctx.config.secret, scheme=ctx.config.scheme, policy=policy,
+                           time_scale=0.0002, timeout_s=2.0) as emitter:
+            record = await emitter.deliver(ctx.envelope("retry-selftest"))
+        bodies = list(flaky.requests)
+    sent = [json.loads(b) for b in bodies]
+    same_id = len({s["message_id"] for s in sent}) == 1
+    numbered = [s["delivery_attempt"] for s in sent] == list(range(1, len(sent) + 1))
+    ok = record.delivered and len(record.attempts) == 3 and same_id and numbered
+    observed = (f"{_describe(record)}; same message_id: {same_id}; delivery_attempt "
+                f"{[s['delivery_attempt'] for s in sent]}; schedule (Fiskil s) {policy.schedule()}")
+    return (PASS if ok else FAIL), observed, {"attempts": _attempts_evidence(record)}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+async def _fast_ack(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    records = [await ctx.emitter.send_once(ctx.envelope("fast-ack")) for _ in range(ctx.config.fast_ack_samples)]
+    latencies = [r.attempts[0].latency_s for r in records]
+    statuses = [r.attempts[0].status for r in records]
+    p95 = _percentile(latencies, 0.95)
+    ok = all(r.delivered for r in records) and p95 <= ctx.config.budget_s
+    observed = (f"{sum(r.delivered for r in records)}/{len(records)} 2xx; p50 {_percentile(latencies, 0.5) * 1000:.0f} ms, "
+                f"p95 {p95 * 1000:.0f} ms (budget {ctx.config.budget_s * 1000:.0f} ms)")
+    return (PASS if ok else FAIL), observed, {"latencies_s": [round(x, 4) for x in latencies], "statuses": statuses}
+
+
+async def _burst(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    envelopes = [ctx.envelope("burst") for _ in range(ctx.config.burst)]
+    started = time.perf_counter()
+    records = await asyncio.gather(*(_one_shot(ctx, e) for e in envelopes))
+    elapsed = time.perf_counter() - started
+    ctx.burst_ids = [e.message_id for e in envelopes]
+    acked = sum(r.delivered for r in records)
+    in_budget = sum(ctx.in_budget(r) for r in records)
+    latencies = [r.attempts[0].latency_s for r in records]
+    observed = (f"{acked}/{len(records)} 2xx, {in_budget} within budget; p95 {_percentile(latencies, 0.95) * 1000:.0f} ms; "
+                f"{len(records) / elapsed:.0f}/s at concurrency {ctx.config.burst_concurrency}")
+    failures = [{"message_id": r.message_id, "attempts": _attempts_evidence(r)} for r in records if not ctx.in_budget(r)][:5]
+    return (PASS if in_budget == len(records) else FAIL), observed, {"first_failures": failures}
+
+
+async def _one_shot(ctx: CheckContext, envelope: Envelope) -> DeliveryRecord:
+    async with ctx.burst_gate:
+        return await ctx.emitter.send_once(envelope)
+
+
+async def _burst_processed(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
+    ids = ctx.burst_ids
+    if ids is None:
+        return NOT_OBSERVABLE, "the burst check did not run", {}
+    if not ctx.observer.available:
+        return NOT_OBSERVABLE, f"{len(ids)} sent; losses and doubles need --observe", {}
+    counts = await ctx.observer.counts(ids, expect_each=True)
+    lost = [i for i, c in counts.items() if c == 0]
+    doubled = [i for i, c in counts.items() if c > 1]
+    observed = f"{len(ids) - len(lost)}/{len(ids)} processed; {len(lost)} lost, {len(doubled)} processed more than once"
+    return (PASS if not lost and not doubled else FAIL), observed, {"lost": lost[:10], "doubled": doubled[:10]}
+
+
+_REJECT = "non-2xx and not processed"
+CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec("valid-ack", "valid delivery is acknowledged", "2xx within the budget", True, _valid_ack),
+    CheckSpec("valid-processed", "valid delivery is processed once", "2xx and processed exactly once", True, _valid_processed),
+    CheckSpec("reject-forged-signature", "forged signature", _REJECT, True, _rejection("forged-signature")),
+    CheckSpec("reject-missing-signature", "missing X-Fiskil-Signature", _REJECT, True, _rejection("missing-signature")),
+    CheckSpec("reject-wrong-secret", "signed with another secret", _REJECT, True, _rejection("wrong-secret")),
+    CheckSpec("reject-body-changed", "body changed after signing", _REJECT, True, _rejection("body-changed")),
+    CheckSpec("reject-reserialised", "JSON re-serialised (whitespace)", _REJECT, True, _rejection("reserialised")),
+    CheckSpec("reject-reordered", "JSON re-serialised (key order)", _REJECT, True, _rejection("reordered")),
+    CheckSpec("reject-hex-digest", "hex digest instead of base64", _REJECT, True, _rejection("hex-digest")),
+    CheckSpec("duplicate", "duplicate delivery (same message_id, next attempt)", "2xx both times, processed once", True, _duplicate),
+    CheckSpec("replay", "replay of an earlier message later", "processed once (message_id dedupe; the signature has no timestamp)", True, _replay),
+    CheckSpec("late-attempt", "retried delivery seen first (delivery_attempt=3)", "2xx and processed once", True, _late_attempt),
+    CheckSpec("emitter-retries", "kit self-test: retry schedule", "local endpoint failing twice: 3 attempts, same message_id, delivery_attempt 1..3", False, _emitter_retry_selftest),
+    CheckSpec("fast-ack", "fast acknowledgement", "p95 latency within the budget", True, _fast_ack),
+    CheckSpec("burst", "burst of deliveries", "all 2xx within the budget", True, _burst),
+    CheckSpec("burst-processed", "burst: none lost", "every burst message processed exactly once", True, _burst_processed),
+)
+CHECK_IDS: tuple[str, ...] = tuple(c.id for c in CHECKS)
+
+
+async def run_checks(config: CheckConfig, progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    """Run the suite (or `config.only`) against one endpoint; raises CheckSetupError before sending anything if misconfigured."""
+    config.validate()
+    unknown = [c for c in config.only if c not in CHECK_IDS]
+    if unknown:
+        raise CheckSetupError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECK_IDS)}")
+    selected = [c for c in CHECKS if not config.only or c.id in config.only]
+    async with httpx.AsyncClient(timeout=max(2.0, config.budget_s)) as observe_client, Emitter(
+        config.url, config.secret, scheme=config.scheme, timeout_s=config.budget_s * 2,
+        concurrency=config.burst_concurrency, policy=RetryPolicy(max_attempts=1),
+    ) as emitter:
+        observer = Observer(config.observe_url, observe_client, config.settle_s)
+        if observer.available:
+            await observer.preflight()
+        ctx = CheckContext(config, emitter, observer, asyncio.Semaphore(config.burst_concurrency))
+        results = []
+        for spec in selected:
+            started = time.perf_counter()
+            try:
+                verdict, observed, evidence = await spec.run(ctx)
+            except CheckSetupError:
+                raise
+            except Exception as exc:  # a check that crashes is a failed check, with the reason
+                verdict, observed, evidence = FAIL, f"check error: {type(exc).__name__}: {exc}", {}
+            result = CheckResult(spec.id, spec.title, spec.expectation, spec.required, verdict, observed,
+                                 evidence, time.perf_counter() - started)
+            results.append(result)
+            if progress:
+                progress(result)
+        return results
+
+
+def run_checks_sync(config: CheckConfig, progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    return asyncio.run(run_checks(config, progress))
+
+
+def overall_ok(results: list[CheckResult]) -> bool:
+    """True only if every required check passed (NOT OBSERVABLE is not a pass)."""
+    return all(r.verdict == PASS for r in results if r.required)
