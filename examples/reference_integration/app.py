@@ -52,7 +52,7 @@ def build_app(integration: ReferenceIntegration) -> Starlette:
         if not isinstance(body, dict) or not body.get("email") or not body.get("name"):
             return _problem(400, "bad_request", 'send a JSON object {"email": "...", "name": "..."}')
         end_user_id = await run_in_threadpool(integration.create_end_user, str(body["email"]), str(body["name"]))
-        return JSONResponse({"end_user_id": end_user_id}, 201)
+        return JSONResponse({"end_user_id": end_user_id})
 
     async def start_link(request: Request) -> Response:
         body = await _json(request, default={})

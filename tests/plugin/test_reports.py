@@ -1,0 +1,75 @@
+"""Summary and run-CLI plumbing, without running pytest."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from harness.cli import UsageError
+from harness.cli.run import parse_workers, plan_run, point_latest, tags_to_markexpr
+from harness.redaction import default_redactor
+from harness.reports.results import ScenarioResult
+from harness.reports.summary import render_markdown, render_terminal, summarise
+
+
+def _results() -> list[ScenarioResult]:
+    return [
+        ScenarioResult("a::1", "Link", "links", "passed"),
+        ScenarioResult("a::2", "Link", "fails", "failed", failed_step="Then the sync succeeds",
+                       message="expected ok, observed error", evidence=["GET /v1/token → 401"]),
+        ScenarioResult("b::1", "Tokens", "skipped one", "skipped"),
+    ]
+
+
+def test_summary_counts_per_feature_and_explains_failures() -> None:
+    summaries = summarise(_results())
+    assert [(s.feature, s.passed, s.failed, s.skipped) for s in summaries] == [("Link", 1, 1, 0), ("Tokens", 0, 0, 1)]
+    text = render_terminal(summaries)
+    assert "FAILED Link › fails" in text and "Then the sync succeeds" in text and "expected ok, observed error" in text
+    markdown = render_markdown(summaries, run_id="r1")
+    assert "❌ failed" in markdown and "| Link | 1 | 1 | 0 |" in markdown
+
+
+def test_summary_redacts_secrets() -> None:
+    default_redactor.add("very-secret-value-123")
+    result = ScenarioResult("x", "F", "s", "failed", message="saw very-secret-value-123 in the log")
+    assert "very-secret-value-123" not in render_terminal(summarise([result]))
+
+
+def _args(**overrides) -> argparse.Namespace:
+    values = dict(paths=[], keyword=None, markexpr=None, tags=None, workers="auto", target="fake",
+                  subject="reference", fake_url=None, sandbox_url="https://api.fiskil.com", report_dir="reports", no_html=True)
+    values.update(overrides)
+    return argparse.Namespace(**values)
+
+
+def test_plan_builds_the_pytest_command(tmp_path: Path) -> None:
+    plan = plan_run(_args(report_dir=str(tmp_path), tags="@network and not @slow", markexpr="integration", workers="2"),
+                    run_id="r1")
+    assert plan.run_dir == tmp_path / "r1"
+    command = " ".join(plan.command)
+    assert "-n 2" in command and f"--junitxml={tmp_path / 'r1' / 'junit.xml'}" in command
+    assert "(integration) and (network and not slow)" in plan.command
+    assert "-p no:xdist" in " ".join(plan_run(_args(report_dir=str(tmp_path), workers="0")).command)
+
+
+@pytest.mark.parametrize("bad", [dict(workers="many"), dict(paths=["no/such/dir"]), dict(target="sandbox"),
+                                 dict(subject="http://127.0.0.1:1"), dict(tags="@")])
+def test_plan_refuses_bad_input(bad: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FISKIL_CLIENT_ID", raising=False)
+    with pytest.raises(UsageError):
+        plan_run(_args(**bad))
+
+
+def test_tags_and_workers() -> None:
+    assert tags_to_markexpr("@a or @b-c") == "a or b-c"
+    assert parse_workers("auto") == "auto" and parse_workers("0") == "0"
+
+
+def test_latest_points_at_the_run(tmp_path: Path) -> None:
+    run_dir = tmp_path / "r2"
+    run_dir.mkdir()
+    latest = point_latest(tmp_path, run_dir)
+    assert latest.resolve() == run_dir.resolve()
