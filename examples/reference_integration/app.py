@@ -89,6 +89,7 @@ def build_app(integration: ReferenceIntegration) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def fiskil_failed(request: Request, exc: Exception) -> Response:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)
         if isinstance(exc, FiskilError):
             return _problem(502, exc.name, f"Fiskil answered {exc.status}: {exc}")
         return _problem(502, "fiskil_unavailable", str(exc))

@@ -39,13 +39,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} must be a new or empty directory")
     # The documented local test credentials, never the environment's: they end up in the mappings.
     config = CoreConfig(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, seed=args.seed)
-    with CoreServer(build_core(config)) as server, httpx.Client(timeout=15) as http:
+    core = build_core(config)
+    with CoreServer(core) as server, httpx.Client(timeout=15) as http:
         # a consented end user plays the sandbox's pre-consented one (FISKIL_SANDBOX_END_USER_ID)
         end_user_id = link_consented_end_user(Replayer(http, server.url, config.client_id, config.client_secret))
         env = {CLIENT_ID_ENV: config.client_id, CLIENT_SECRET_ENV: config.client_secret, SANDBOX_END_USER_ENV: end_user_id}
         print(f"recording the @sandbox_safe contract features against a fresh fake (seed {args.seed}) ...", flush=True)
-        capture = capture_contract_traffic(server.url, env)
-        mappings = build_mappings(capture.exchanges, recorded_base=server.url)
+        capture = capture_contract_traffic(server.url, env, on_recorder_ready=core.set_public_base_url)
+        mappings = build_mappings(capture.exchanges, recorded_base=capture.recorder_url)
     files = write_mappings(out, mappings)
     (out / "export.json").write_text(json.dumps({
         "seed": args.seed, "mappings": len(files), "token": EXPORTED_TOKEN,

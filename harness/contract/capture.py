@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class Capture:
     exchanges: list[dict[str, Any]]
     pytest_exit_code: int
     pytest_output: str
+    recorder_url: str
 
 
 def run_contract_features(api_url: str, env: dict[str, str], *, extra_args: list[str] | None = None) -> tuple[int, str]:
@@ -45,14 +47,23 @@ def run_contract_features(api_url: str, env: dict[str, str], *, extra_args: list
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def capture_contract_traffic(api_url: str, env: dict[str, str], *, extra_args: list[str] | None = None) -> Capture:
-    """Start a recording edge in front of `api_url`, run the features through it, read its journal."""
+def capture_contract_traffic(api_url: str, env: dict[str, str], *, extra_args: list[str] | None = None,
+                             on_recorder_ready: Callable[[str], None] | None = None) -> Capture:
+    """Start a recording edge in front of `api_url`, run the features through it, read its journal.
+
+    `on_recorder_ready(url)` runs before the features: a local fake uses it to hand out links
+    (links.next, auth_url) on the recorder's address, so follow-up requests are recorded too. The
+    real API's links point at itself and bypass the recorder (docs/contract.md, known gaps).
+    """
     from fakes.wiremock.edge import Edge
     from fakes.wiremock.process import WireMockProcess
 
     with WireMockProcess(extra_args=["--max-request-journal-entries", "20000"]) as wiremock, httpx.Client(timeout=30) as client:
         recorder = Edge(wiremock.base_url, client)
         recorder.proxy_to(api_url)
+        if on_recorder_ready is not None:
+            on_recorder_ready(wiremock.base_url)
         code, output = run_contract_features(wiremock.base_url, env, extra_args=extra_args)
         events = recorder.admin.serve_events()
-    return Capture(exchanges_from_serve_events(events), code, output)
+        recorder_url = wiremock.base_url
+    return Capture(exchanges_from_serve_events(events), code, output, recorder_url)

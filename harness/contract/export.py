@@ -48,14 +48,18 @@ def _replace_strings(value: Any, replace: Any) -> Any:
     return value
 
 
-def _request_pattern(request: dict[str, Any], tokens: set[str]) -> dict[str, Any]:
+def _request_pattern(request: dict[str, Any], tokens: set[str], other_params: set[str]) -> dict[str, Any]:
+    """`other_params`: query names other requests to this path use; they must be absent here, or a
+    first-page stub would also answer `?page[after]=...` (WireMock ignores unlisted parameters)."""
     pattern: dict[str, Any] = {"method": request["method"], "urlPath": request["path"]}
     query = request.get("query") or {}
-    if query:
-        pattern["queryParameters"] = {
-            name: ({"equalTo": values[0]} if len(values) == 1 else {"hasExactly": [{"equalTo": v} for v in values]})
-            for name, values in sorted(query.items())
-        }
+    params: dict[str, Any] = {
+        name: ({"equalTo": values[0]} if len(values) == 1 else {"hasExactly": [{"equalTo": v} for v in values]})
+        for name, values in sorted(query.items())
+    }
+    params.update({name: {"absent": True} for name in sorted(other_params - set(query))})
+    if params:
+        pattern["queryParameters"] = params
     auth = (request.get("headers") or {}).get("authorization")
     if auth:
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else auth
@@ -96,9 +100,14 @@ def _response(response: dict[str, Any], recorded_base: str | None, tokens: set[s
 def build_mappings(exchanges: list[dict[str, Any]], recorded_base: str | None = None) -> list[dict[str, Any]]:
     """WireMock mappings (one per exchange, scenario-chained where requests repeat)."""
     tokens = _issued_tokens(exchanges)
+    params_by_path: dict[tuple[str, str], set[str]] = {}
+    for exchange in exchanges:
+        key = (exchange["request"]["method"], exchange["request"]["path"])
+        params_by_path.setdefault(key, set()).update((exchange["request"].get("query") or {}).keys())
     stubs = []
     for exchange in exchanges:
-        request = _request_pattern(exchange["request"], tokens)
+        request = _request_pattern(exchange["request"], tokens,
+                                   params_by_path[(exchange["request"]["method"], exchange["request"]["path"])])
         stubs.append({"request": request, "response": _response(exchange["response"], recorded_base, tokens, exchange["request"]["path"]),
                       "_key": json.dumps(request, sort_keys=True)})
     by_key: dict[str, list[dict[str, Any]]] = {}
