@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,8 @@ log = logging.getLogger("harness.plugin")
 #: fixtures that mean "this test drives a target"; the sandbox guard applies to such tests only
 TARGET_FIXTURES = {"target", "subject", "fake_stack", "edge", "control", "fiskil_api"}
 OPTIONS_KEY = pytest.StashKey[HarnessOptions]()
+#: seconds the harness spent resetting state for this test (the bench's "overhead per scenario")
+OVERHEAD_KEY = pytest.StashKey[float]()
 EVIDENCE_LIMIT = 12
 
 
@@ -115,6 +118,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     # tryfirst makes this wrapper the outermost, so pytest-bdd's own makereport has already run.
     cucumber_xdist.attach_context(report)
     info = describe_item(item)
+    info["overhead"] = item.stash.get(OVERHEAD_KEY, 0.0)
     if report.failed:
         bdd = getattr(report, cucumber_xdist.ATTRIBUTE, None)
         info["failed_step"] = failing_step(bdd)
@@ -254,14 +258,21 @@ def _install_schema_hook(core: Any) -> None:
     install_schema_hook(core)  # idempotent
 
 
+def _add_overhead(request: pytest.FixtureRequest, started: float) -> None:
+    node = request.node
+    node.stash[OVERHEAD_KEY] = node.stash.get(OVERHEAD_KEY, 0.0) + (time.perf_counter() - started)
+
+
 @pytest.fixture
-def target(_session_target: Target, fake_stack: Any) -> Iterator[Target]:
+def target(_session_target: Target, fake_stack: Any, request: pytest.FixtureRequest) -> Iterator[Target]:
     """The target with its state reset: edge faults and journal cleared, core state fresh."""
+    started = time.perf_counter()
     if _session_target.is_fake:
         fake_stack.reset()
         _install_schema_hook(fake_stack.core)
     else:
         fake_stack.edge.reset()
+    _add_overhead(request, started)
     yield _session_target
 
 
@@ -304,6 +315,7 @@ def ctx() -> ScenarioContext:
 @pytest.fixture
 def subject(_session_subject: Any, target: Target, ctx: ScenarioContext, request: pytest.FixtureRequest) -> Iterator[Any]:
     """The worker's subject, reset; end users it creates on the sandbox are deleted afterwards."""
+    started = time.perf_counter()
     ctx.subject_was_reset = bool(_session_subject.reset())
     ctx.created_end_users = []
     if target.is_fake and target.control is not None:
@@ -311,6 +323,7 @@ def subject(_session_subject: Any, target: Target, ctx: ScenarioContext, request
             # Only @webhooks scenarios get deliveries: elsewhere a webhook-triggered background sync
             # would race the journal assertions of the flow under test.
             target.control.set_webhook(_session_subject.webhook_url, _session_subject.harness_config.webhook_secret)
+    _add_overhead(request, started)
     yield _session_subject
     if not target.is_fake and ctx.created_end_users:
         _delete_end_users(request, target, ctx.created_end_users)

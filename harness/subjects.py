@@ -12,6 +12,7 @@ touching the plugin.
 from __future__ import annotations
 
 import importlib
+import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ class SubjectConfig:
     api_url: str                       # the edge: every Fiskil call goes through it
     client_id: str
     client_secret: str = field(repr=False)
-    webhook_secret: str = field(repr=False, default_factory=lambda: secrets.token_urlsafe(32))
+    webhook_secret: str = field(repr=False, default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     work_dir: Path = Path(".")         # where the subject may keep files (its SQLite database)
     # Short timeouts and backoff keep the network-fault scenarios fast; the behaviour is the same.
     http_timeout: float = 1.0
@@ -84,11 +85,33 @@ def build_python_subject(spec: str, config: SubjectConfig) -> Subject:
     return subject
 
 
-def build_http_subject(spec: str, config: SubjectConfig) -> Subject:
-    raise SubjectSpecError(
-        f"--subject {spec!r}: HTTP adapter subjects are not yet supported by this build; "
-        "use --subject reference or a Python factory 'package.module:factory'"
-    )
+_HTTP_SUBJECT_SECRETS: dict[str, str] = {}
+
+
+def build_http_subject(spec: str, config: SubjectConfig | None) -> Subject:
+    """A partner app behind the HTTP adapter contract (harness/adapters/http.py).
+
+    `config` is None when only the spec is being checked (check_subject_spec). The partner app keeps
+    its own credentials, so a reconfigured copy (e.g. a wrong client secret) cannot be built.
+    """
+    from harness.adapters.http import HttpSubject, check_adapter_url
+
+    try:
+        check_adapter_url(spec)
+        if config is None:
+            return None  # type: ignore[return-value]
+        # The first build of a URL fixes the credentials the kit believes the app uses (per process).
+        first_secret = _HTTP_SUBJECT_SECRETS.setdefault(spec, config.client_secret)
+        if config.client_secret != first_secret:
+            raise SubjectSpecError(
+                f"--subject {spec!r}: an HTTP adapter subject cannot be reconfigured with other credentials "
+                "(the partner app holds its own); this scenario needs an in-process subject"
+            )
+        return HttpSubject.from_env(spec)
+    except ValueError as exc:
+        if isinstance(exc, SubjectSpecError):
+            raise
+        raise SubjectSpecError(f"--subject {spec!r}: {exc}") from None
 
 
 #: form name → builder(spec, config); the HTTP adapter replaces the "http" entry.

@@ -35,7 +35,7 @@ class ScenarioResult:
     evidence: list[str] = field(default_factory=list)
     skip_reason: str = ""
     phase: str = ""                      # where it failed: setup | call | teardown
-    setup_duration: float = 0.0          # fixtures + resets: the harness's own per-scenario overhead
+    setup_duration: float = 0.0          # target + subject resets: the harness's own per-scenario overhead
 
 
 def describe_item(item: Any) -> dict[str, Any]:
@@ -109,8 +109,9 @@ class ResultsCollector:
             self.results[report.nodeid] = result
             self.order.append(report.nodeid)
         result.duration += getattr(report, "duration", 0.0) or 0.0
-        if report.when == "setup":
-            result.setup_duration = getattr(report, "duration", 0.0) or 0.0
+        if report.when == "call":
+            # pytest-bdd resolves step fixtures during the call, so the resets are timed by the plugin
+            result.setup_duration = float(info.get("overhead", 0.0))
         if info.get("evidence"):
             result.evidence = list(info["evidence"])
         if report.failed and result.outcome != "failed":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.subjects import SubjectSpecError, build_subject, check_subject_spec, subject_form
+from harness.subjects import SubjectSpecError, build_subject, subject_form
 from harness.target import OptionsError, ScenarioContext, Target, resolve_options
 
 CREDS = {"FISKIL_CLIENT_ID": "id-123", "FISKIL_CLIENT_SECRET": "s3cret-value-xyz"}
@@ -41,8 +41,6 @@ def test_fake_url_and_sandbox_do_not_mix() -> None:
 def test_subject_forms() -> None:
     assert [subject_form(s) for s in ("reference", "pkg.mod:make", "https://partner.test/adapter")] == [
         "reference", "python", "http"]
-    with pytest.raises(SubjectSpecError, match="not yet supported"):
-        check_subject_spec("http://127.0.0.1:9000")
     with pytest.raises(SubjectSpecError, match="not understood"):
         subject_form("nonsense")
 

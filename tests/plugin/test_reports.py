@@ -56,7 +56,7 @@ def test_plan_builds_the_pytest_command(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", [dict(workers="many"), dict(paths=["no/such/dir"]), dict(target="sandbox"),
-                                 dict(subject="http://127.0.0.1:1"), dict(tags="@")])
+                                 dict(subject="not-a-subject"), dict(tags="@")])
 def test_plan_refuses_bad_input(bad: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FISKIL_CLIENT_ID", raising=False)
     with pytest.raises(UsageError):

@@ -1,0 +1,73 @@
+"""The journal as the audit sees it: the edge's JournalEntry plus what the response said.
+
+Rules need a little more than `Edge.requests()` keeps (the response's Retry-After and body for
+`links.next`, the scheme the request arrived on), so the audit reads WireMock's serve events itself
+and extends each `JournalEntry`. The kit's own traffic is dropped here: probe requests
+(`X-Harness-Probe: 1`) and the `/__harness` and `/__admin` paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from fakes.wiremock.edge import JournalEntry, _entry_from_serve_event
+
+KIT_PREFIXES = ("/__harness", "/__admin")
+
+
+@dataclass
+class AuditEntry(JournalEntry):
+    """A journal entry with the response headers and body and the request's scheme."""
+
+    response_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    response_body: str = field(default="", repr=False)
+    scheme: str = "http"
+
+    def response_header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.response_headers.items() if k.lower() == wanted), None)
+
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.response_body) if self.response_body else None
+        except ValueError:
+            return None
+
+
+def is_kit_traffic(entry: JournalEntry) -> bool:
+    return entry.is_probe or entry.path.startswith(KIT_PREFIXES)
+
+
+def _flat(headers: dict[str, Any] | None) -> dict[str, str]:
+    return {k: ", ".join(v) if isinstance(v, list) else str(v) for k, v in (headers or {}).items()}
+
+
+def entry_from_serve_event(event: dict[str, Any]) -> AuditEntry:
+    base = _entry_from_serve_event(event)
+    request, response = event.get("request", {}), event.get("response") or {}
+    body = response.get("body")
+    if body is None and response.get("bodyAsBase64"):
+        body = base64.b64decode(response["bodyAsBase64"]).decode("utf-8", errors="replace")
+    scheme = urlsplit(request.get("absoluteUrl", "")).scheme or "http"
+    return AuditEntry(
+        method=base.method, url=base.url, path=base.path, query=base.query, headers=base.headers,
+        body=base.body, status=base.status, logged_at=base.logged_at,
+        response_headers=_flat(response.get("headers")), response_body=body or "", scheme=scheme,
+    )
+
+
+def from_serve_events(events: list[dict[str, Any]], since: float | None = None) -> list[AuditEntry]:
+    """Subject traffic only, oldest first, optionally from `since` (unix seconds) on."""
+    entries = [entry_from_serve_event(e) for e in events]
+    entries = [e for e in entries if not is_kit_traffic(e) and (since is None or e.logged_at >= since)]
+    entries.sort(key=lambda e: e.logged_at)
+    return entries
+
+
+def load_journal(admin: Any, since: float | None = None) -> list[AuditEntry]:
+    """Read a running edge's journal through its `WireMockAdmin`."""
+    return from_serve_events(admin.serve_events(), since)
