@@ -98,7 +98,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if options is None or options.is_fake:
         return
     for item in items:
-        if not TARGET_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        is_scenario = "_pytest_bdd_example" in getattr(item, "fixturenames", ())  # every pytest-bdd scenario
+        if not (is_scenario or TARGET_FIXTURES.intersection(getattr(item, "fixturenames", ()))):
             continue
         if item.get_closest_marker("needs_person"):
             item.add_marker(pytest.mark.skip(reason="sandbox target: needs a person to complete a real Link flow"))

@@ -35,7 +35,7 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def _check_http_url(option: str, url: str) -> str:
+def check_http_url(option: str, url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise OptionsError(f"{option} must be an http(s) URL such as https://api.fiskil.com, got {url!r}")
@@ -72,9 +72,9 @@ def resolve_options(
         raise OptionsError(f"--target must be 'fake' or 'sandbox', got {target!r}")
     if not subject or not subject.strip():
         raise OptionsError("--subject must be 'reference', 'package.module:factory' or an http(s) adapter URL")
-    sandbox_url = _check_http_url("--sandbox-url", sandbox_url or DEFAULT_SANDBOX_URL)
+    sandbox_url = check_http_url("--sandbox-url", sandbox_url or DEFAULT_SANDBOX_URL)
     if fake_url:
-        fake_url = _check_http_url("--fake-url", fake_url)
+        fake_url = check_http_url("--fake-url", fake_url)
         if target == "sandbox":
             raise OptionsError("--fake-url attaches to a running fake; it cannot be combined with --target sandbox")
     client_id = env.get(CLIENT_ID_ENV) or None

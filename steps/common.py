@@ -63,6 +63,10 @@ def consented_customer(ctx, subject, target, link_browser, faker, edge) -> None:
             pytest.skip("sandbox target: set FISKIL_SANDBOX_END_USER_ID to an end user with an active "
                         "banking consent (completing a real Link flow needs a person)")
         ctx.end_user_id = target.sandbox_end_user_id
+        # On the fake, landing on the redirect makes the integration fetch the new consent (and so
+        # hold a token) before the scenario starts; a first sync puts it in that same state here.
+        result = sync(ctx, subject)
+        assert result.status == "ok", f"set-up sync of the sandbox end user failed: {result.message}"
         mark_journal(ctx, edge)
         return
     ctx.end_user_id = new_customer(ctx, subject, faker)

@@ -15,7 +15,7 @@ from harness.cli import UsageError
 from harness.contract.drift import format_table
 from harness.contract.drift_run import run_drift, write_report
 from harness.contract.recording import RecordingError, read_recordings
-from harness.target import CLIENT_ID_ENV, CLIENT_SECRET_ENV, OptionsError, _check_http_url
+from harness.target import CLIENT_ID_ENV, CLIENT_SECRET_ENV, OptionsError, check_http_url
 
 DEFAULT_REPORT = Path("reports") / "drift.json"
 
@@ -58,7 +58,7 @@ def _fake(fake_url: str | None, seed: int, http: httpx.Client) -> Iterator[tuple
 def run(args: argparse.Namespace) -> int:
     try:
         exchanges = read_recordings(args.dir)
-        fake_url = _check_http_url("--fake-url", args.fake_url) if args.fake_url else None
+        fake_url = check_http_url("--fake-url", args.fake_url) if args.fake_url else None
     except (RecordingError, OptionsError) as exc:
         raise UsageError(str(exc)) from None
     with httpx.Client(timeout=15) as http, _fake(fake_url, args.seed, http) as (base_url, client_id, client_secret):

@@ -13,7 +13,7 @@ from harness.contract.capture import capture_contract_traffic
 from harness.contract.recording import write_recordings
 from harness.contract.sanitise import Sanitiser
 from harness.redaction import default_redactor
-from harness.target import CLIENT_ID_ENV, CLIENT_SECRET_ENV, DEFAULT_SANDBOX_URL, OptionsError, _check_http_url
+from harness.target import CLIENT_ID_ENV, CLIENT_SECRET_ENV, DEFAULT_SANDBOX_URL, OptionsError, check_http_url
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     try:
-        sandbox_url = _check_http_url("--sandbox-url", args.sandbox_url)
+        sandbox_url = check_http_url("--sandbox-url", args.sandbox_url)
     except OptionsError as exc:
         raise UsageError(str(exc)) from None
     out: Path = args.out

@@ -49,12 +49,22 @@ def test_starts_healthy_and_stop_reaps_the_jvm() -> None:
 
 
 def test_early_exit_raises_with_the_jvms_own_output() -> None:
-    wiremock = WireMockProcess(extra_args=["--no-such-flag-xyz"])
+    wiremock = WireMockProcess(jvm_args=["-XX:NoSuchOptionXyz"])
     with pytest.raises(WireMockStartError) as caught:
         wiremock.start()
     message = str(caught.value)
     assert "exited with code" in message
-    assert "no-such-flag-xyz" in message  # the JVM's own complaint is quoted
+    assert "Unrecognized VM option 'NoSuchOptionXyz'" in message  # the JVM's own complaint is quoted
+    assert wiremock.pid is not None and not pid_alive(wiremock.pid)
+
+
+def test_unknown_wiremock_flag_fails_fast_with_output() -> None:
+    wiremock = WireMockProcess(extra_args=["--no-such-flag-xyz"])
+    with pytest.raises(WireMockStartError) as caught:
+        wiremock.start()
+    # WireMock 3.13.2 reports unknown flags as an uncaught exception on stderr, which we quote.
+    assert "exited with code 1" in str(caught.value)
+    assert "Exception" in str(caught.value)
     assert wiremock.pid is not None and not pid_alive(wiremock.pid)
 
 
