@@ -152,8 +152,7 @@ class WireMockProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=STOP_GRACE_SECONDS)
-        if self._drain_thread is not None:
-            self._drain_thread.join(timeout=2.0)
+        self._join_drain()
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
         with _live_lock:
@@ -228,6 +227,11 @@ class WireMockProcess:
         except (ValueError, OSError):
             pass  # the pipe was closed by stop()
 
+    def _join_drain(self) -> None:
+        """After an exit, let the drain thread catch the JVM's last words before we quote them."""
+        if self._drain_thread is not None:
+            self._drain_thread.join(timeout=2.0)
+
     def _fail(self, reason: str) -> WireMockStartError:
         output = self.output or "(no output)"
         return WireMockStartError(f"WireMock did not start: {reason}\n--- JVM output (last lines) ---\n{output}")
@@ -237,14 +241,14 @@ class WireMockProcess:
         deadline = time.monotonic() + self._start_timeout
         while not self._port_found.wait(timeout=0.05):
             if self._proc.poll() is not None:
-                self._drain_thread and self._drain_thread.join(timeout=2.0)
+                self._join_drain()
                 raise self._fail(f"the JVM exited with code {self._proc.returncode}")
             if time.monotonic() > deadline:
                 raise self._fail(f"no `port:` line within {self._start_timeout:.0f} s")
         with httpx.Client(timeout=1.0) as client:
             while True:
                 if self._proc.poll() is not None:
-                    self._drain_thread and self._drain_thread.join(timeout=2.0)
+                    self._join_drain()
                     raise self._fail(f"the JVM exited with code {self._proc.returncode}")
                 try:
                     if client.get(f"{self.base_url}/__admin/health").status_code == 200:

@@ -32,8 +32,8 @@ from harness.cli import UsageError
 from harness.redaction import default_redactor
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INTEGRATION_FEATURES = PROJECT_ROOT / "features" / "integration"
-WEBHOOK_FEATURES = PROJECT_ROOT / "features" / "webhooks"
+INTEGRATION_FEATURES = PROJECT_ROOT / "features" / "test_integration.py"   # binds features/integration
+WEBHOOK_FEATURES = PROJECT_ROOT / "features" / "test_webhooks.py"           # binds features/webhooks
 #: Scenarios that need an in-process subject (they rebuild it with another client secret and read
 #: its Python logs); over HTTP the partner app keeps its own configuration.
 NOT_OVER_HTTP = ("wrong_client_secret",)
@@ -171,7 +171,7 @@ def wait_for_adapter(adapter: str, wait_s: float) -> None:
 
 def scenario_paths(with_webhooks: bool) -> list[str]:
     paths = [str(INTEGRATION_FEATURES)]
-    if with_webhooks and any(WEBHOOK_FEATURES.glob("*.feature")) and (PROJECT_ROOT / "steps" / "webhooks.py").exists():
+    if with_webhooks and WEBHOOK_FEATURES.exists() and (PROJECT_ROOT / "steps" / "webhooks.py").exists():
         paths.append(str(WEBHOOK_FEATURES))
     return [p.replace(str(PROJECT_ROOT) + os.sep, "") for p in paths]
 
@@ -301,6 +301,8 @@ def run(args: argparse.Namespace) -> int:
         env = {WEBHOOK_URL_ENV: args.webhook_url or "", WEBHOOK_SECRET_ENV: secret or ""}
         print(f"running {', '.join(paths)} against {adapter} (reports: {run_dir})", flush=True)
         code = run_scenarios(pytest_command(adapter, stack.base_url, run_dir, paths, args.keyword), run_dir, env)
+        if code == 5:
+            raise UsageError("no scenario matched (check -k); nothing was graded")
         if code in (2, 3, 4) or not (run_dir / "results.json").exists():
             tail = (run_dir / "pytest.log").read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
             print(default_redactor.redact("\n".join(tail)), file=sys.stderr)

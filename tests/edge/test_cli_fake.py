@@ -1,0 +1,172 @@
+"""`fiskil-harness fake`: prints where things are, stops cleanly on signals, refuses bad set-ups."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.cli import main
+from harness.cli.fake import READY_LINE
+from tests.edge.test_process import pid_alive, wait_until_gone
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of `pid`, read from /proc (no psutil)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+class RunningFake:
+    def __init__(self, proc: subprocess.Popen[str], lines: list[str]) -> None:
+        self.proc, self.lines = proc, lines
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def base_url(self) -> str:
+        line = next(line for line in self.lines if line.startswith("Fiskil API"))
+        return line.rsplit(" ", 1)[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def running_fake() -> Iterator[RunningFake]:
+    env = {**os.environ, "FISKIL_CLIENT_SECRET": "do-not-print-me-42", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "fake", "--seed", "5", "--port", str(free_port())],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if line.startswith(READY_LINE):
+                break
+        assert any(line.startswith(READY_LINE) for line in lines), "\n".join(lines)
+        yield RunningFake(proc, lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+@pytest.mark.jvm
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serves_then_stops_cleanly_on_a_signal_leaving_no_jvm(running_fake: RunningFake, sig: int) -> None:
+    base = running_fake.base_url()
+    port_arg = running_fake.proc.args[running_fake.proc.args.index("--port") + 1]
+    assert base == f"http://127.0.0.1:{port_arg}"  # --port fixes the edge's port
+    assert f"control API:  {base}/__harness" in running_fake.text
+    assert f"WireMock admin: {base}/__admin" in running_fake.text
+    assert "secret from $FISKIL_CLIENT_SECRET" in running_fake.text
+    info = httpx.get(f"{base}/__harness/info", timeout=5).json()
+    assert info["public_base_url"] == base and info["seed"] == 5
+
+    jvms = [pid for pid in children_of(running_fake.proc.pid) if "java" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert len(jvms) == 1
+    running_fake.proc.send_signal(sig)
+    rest, _ = running_fake.proc.communicate(timeout=30)
+    assert running_fake.proc.returncode == 0, rest
+    assert "stopped" in rest
+    assert wait_until_gone(jvms[0], 5)
+    assert "do-not-print-me-42" not in running_fake.text + rest
+
+
+@pytest.mark.jvm
+def test_a_port_in_use_is_a_clear_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["fake", "--port", str(port)]) == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in capsys.readouterr().err
+
+
+def test_webhook_secret_env_must_be_set(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("HARNESS_TEST_UNSET_SECRET", raising=False)
+    code = main(["fake", "--webhook-url", "http://127.0.0.1:1/hook", "--webhook-secret-env", "HARNESS_TEST_UNSET_SECRET"])
+    assert code == 2
+    assert "HARNESS_TEST_UNSET_SECRET is not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (["--webhook-url", "http://127.0.0.1:1/hook"], "go together"),
+        (["--webhook-secret-env", "X"], "go together"),
+        (["--port", "99999"], "--port must be"),
+    ],
+)
+def test_bad_options_exit_2(argv: list[str], complaint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fake", *argv]) == 2
+    assert complaint in capsys.readouterr().err
+
+
+def test_bad_webhook_url_exit_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HARNESS_TEST_SECRET", "s3cr3t-value")
+    assert main(["fake", "--webhook-url", "ftp://x", "--webhook-secret-env", "HARNESS_TEST_SECRET"]) == 2
+    err = capsys.readouterr().err
+    assert "absolute http(s) URL" in err and "s3cr3t-value" not in err
+
+
+@pytest.mark.jvm
+def test_webhook_target_is_registered(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs in-process so we can see the core it built: the secret reaches the core, not stdout."""
+    import harness.cli.fake as fake_cli
+    from fakes import stack as stack_module
+
+    seen = {}
+    real_stack = stack_module.FakeStack
+
+    class StopAfterStart(real_stack):  # type: ignore[misc,valid-type]
+        def start(self):
+            started = super().start()
+            seen["stack"] = started
+            self.wiremock.stop()  # makes `run` leave its wait loop at once
+            return started
+
+    monkeypatch.setattr(stack_module, "FakeStack", StopAfterStart)
+    monkeypatch.setattr(fake_cli, "ALIVE_CHECK_SECONDS", 0.01)
+    monkeypatch.setenv("HARNESS_TEST_SECRET", "s3cr3t-value")
+    code = main(["fake", "--webhook-url", "http://127.0.0.1:1/hook", "--webhook-secret-env", "HARNESS_TEST_SECRET"])
+    assert code == 1  # the edge "died", which the command reports as a failure
+    target = seen["stack"].core.webhook_target
+    assert (target.url, target.secret) == ("http://127.0.0.1:1/hook", "s3cr3t-value")
+    printed = capsys.readouterr()
+    assert "webhooks to:  http://127.0.0.1:1/hook" in printed.out
+    assert "s3cr3t-value" not in printed.out + printed.err

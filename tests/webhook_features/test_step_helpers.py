@@ -1,0 +1,140 @@
+"""The helpers behind steps/webhooks.py, without a JVM or a subject."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness.redaction import Redactor
+from harness.subjects import SubjectConfig
+from harness.webhooks.signing import decode_secret
+from harness.webhooks.tamper import TAMPER_KINDS
+from steps import webhooks as steps
+from harness.target import ScenarioContext
+
+VALID_SECRET = base64.b64encode(b"k" * 32).decode()
+
+
+def test_every_tamper_kind_has_feature_words():
+    assert sorted(steps.FLAWS.values()) == sorted(k for k in TAMPER_KINDS if k != "none")
+
+
+@pytest.mark.parametrize(
+    ("failure", "kind", "status", "delay_ms"),
+    [("HTTP 503", "http_error", 503, 0), ("a timeout", "http_error", 504, 2000), ("a connection reset", "connection_reset", 500, 0)],
+)
+def test_failure_words_become_edge_faults_on_the_subject_path(failure, kind, status, delay_ms):
+    endpoint = steps.WebhookEndpoint("http://127.0.0.1:1/webhooks", VALID_SECRET)
+    fault = steps.failure_fault(failure, 2, endpoint)
+    fault.validate()
+    assert (fault.kind, fault.status, fault.delay_ms, fault.times, fault.method) == (kind, status, delay_ms, 2, "POST")
+    assert fault.url_path_pattern.startswith(steps.SUBJECT_PREFIX)
+    if failure == "a timeout":  # the answer must come later than the emitter waits
+        assert endpoint.timeout_s * 1000 < fault.delay_ms
+
+
+def test_unknown_failure_words_say_what_to_use():
+    with pytest.raises(ValueError, match="a connection reset"):
+        steps.failure_fault("a flood", 1, steps.WebhookEndpoint("http://127.0.0.1:1/", VALID_SECRET))
+
+
+def test_endpoint_repr_hides_the_secret():
+    assert VALID_SECRET not in repr(steps.WebhookEndpoint("http://127.0.0.1:1/", VALID_SECRET))
+
+
+def test_eventually_retries_until_the_check_passes_and_reraises_when_time_runs_out():
+    calls = []
+
+    def passes_third_time():
+        calls.append(1)
+        assert len(calls) >= 3, "not yet"
+        return "done"
+
+    assert steps.eventually(passes_third_time, timeout_s=2, interval_s=0.001) == "done" and len(calls) == 3
+    with pytest.raises(AssertionError, match="never"):
+        steps.eventually(lambda: (_ for _ in ()).throw(AssertionError("never")), timeout_s=0.05, interval_s=0.01)
+
+
+class _Admin:
+    def __init__(self):
+        self.stubs = []
+
+    def add_stub(self, stub):
+        self.stubs.append(stub)
+        return "id"
+
+
+@dataclass
+class _Edge:
+    base_url: str = "http://127.0.0.1:9000"
+    admin: _Admin = field(default_factory=_Admin)
+
+
+def test_route_through_edge_proxies_the_reserved_prefix_to_the_subject():
+    edge = _Edge()
+    url = steps.route_through_edge(edge, "http://127.0.0.1:5555/webhooks/fiskil")
+    assert url == "http://127.0.0.1:9000/__subject/webhooks/fiskil"
+    (stub,) = edge.admin.stubs
+    assert stub["response"] == {"proxyBaseUrl": "http://127.0.0.1:5555", "proxyUrlPrefixToRemove": "/__subject"}
+    assert 1 < stub["priority"] < 10  # under injected faults, over the catch-all proxy
+
+
+class _FiskilApi:
+    def __init__(self, consents):
+        self._consents = consents
+        self.calls = 0
+
+    def consents(self, end_user_id):
+        self.calls += 1
+        return self._consents
+
+
+def test_envelopes_name_the_customer_consent_and_accounts_fiskil_holds():
+    ctx = ScenarioContext(end_user_id="eu-1")
+    api = _FiskilApi([{"arrangement_id": "old", "active": False, "institution_id": "1"},
+                      {"arrangement_id": "c-9", "active": True, "institution_id": "88888", "account_ids": ["a1", "a2"]}])
+    consent = steps.envelope_for(ctx, api, "cid", "consent.received")
+    transactions = steps.envelope_for(ctx, api, "cid", "banking.transactions.sync.completed")
+    assert (consent.end_user_id, consent.consent_id, consent.client_id, consent.account_ids) == ("eu-1", "c-9", "cid", None)
+    assert transactions.account_ids == ("a1", "a2") and transactions.message_id != consent.message_id
+    assert api.calls == 1  # one look-up per scenario, also for a burst
+
+
+def test_envelopes_after_revocation_name_the_ended_consent():
+    ctx = ScenarioContext(end_user_id="eu-1", ended_consent="c-2")
+    api = _FiskilApi([{"arrangement_id": "c-1", "active": False}, {"arrangement_id": "c-2", "active": False}])
+    assert steps.envelope_for(ctx, api, "cid", "consent.revoked").consent_id == "c-2"
+
+
+@dataclass
+class _Settings:
+    webhook_secret: str
+
+
+class _Subject:
+    def __init__(self, secret):
+        self.settings = _Settings(secret)
+        self.harness_config = SubjectConfig("http://127.0.0.1:1", "cid", "cs", webhook_secret=secret)
+
+
+def test_a_base64_secret_is_kept():
+    subject = _Subject(VALID_SECRET)
+    assert steps.ensure_fiskil_style_secret(subject, Redactor()) == VALID_SECRET
+
+
+def test_a_non_base64_secret_is_rekeyed_everywhere_and_redacted():
+    subject, redactor = _Subject("not-base64_secret-with-url-safe-chars"), Redactor()
+    fresh = steps.ensure_fiskil_style_secret(subject, redactor)
+    assert decode_secret(fresh)
+    assert subject.settings.webhook_secret == fresh == subject.harness_config.webhook_secret
+    assert fresh not in redactor.redact(f"secret {fresh}")
+
+
+def test_a_non_base64_secret_on_a_subject_that_cannot_be_rekeyed_fails_with_the_fix():
+    class Opaque:
+        harness_config = SubjectConfig("http://127.0.0.1:1", "cid", "cs", webhook_secret="not-base64_x")
+
+    with pytest.raises(pytest.fail.Exception, match="base64"):
+        steps.ensure_fiskil_style_secret(Opaque(), Redactor())
