@@ -25,6 +25,7 @@ from fakes.wiremock.process import WireMockProcess
 
 if TYPE_CHECKING:
     from fakes.control_client import ControlClient
+    from fakes.webhook_dispatch import WebhookDispatcher
     from fakes.core.app import Core, CoreConfig
 
 # Bounded so a long `fiskil-harness fake` session cannot grow the JVM without limit; per-scenario
@@ -77,6 +78,9 @@ class FakeStack:
 
         self.core: Core | None = None
         self.core_url: str | None = None  # None on a remote target
+        # Delivers the core's events to the webhook target registered through the control API
+        # (PUT /__harness/webhook); None on a remote target or an attached fake.
+        self.webhooks: WebhookDispatcher | None = None
         self.edge: Edge | None = None
         self.wiremock: WireMockProcess | None = None
 
@@ -148,6 +152,9 @@ class FakeStack:
                 core = self._prebuilt_core if self._prebuilt_core is not None else _default_core(self._config)
                 server = stack.enter_context(self._server_factory(core))
                 self.core, self.core_url = core, server.url.rstrip("/")
+                from fakes.webhook_dispatch import WebhookDispatcher
+
+                self.webhooks = stack.enter_context(WebhookDispatcher(core))
             self.wiremock = stack.enter_context(
                 WireMockProcess(port=self._edge_port, extra_args=self._wiremock_args, start_timeout=self._start_timeout)
             )
@@ -191,6 +198,9 @@ class FakeStack:
             raise RuntimeError("the FakeStack is not started")
         self.edge.reset()
         if self.core is not None:
-            self.core.reset(seed)
+            self.core.reset(seed)  # also forgets the webhook target: no deliveries until one is registered
+            if self.webhooks is not None:
+                self.webhooks.wait_idle(5.0)
+                self.webhooks.clear()
         elif self._attached and self.control is not None:
             self.control.reset(seed)

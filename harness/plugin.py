@@ -319,11 +319,9 @@ def subject(_session_subject: Any, target: Target, ctx: ScenarioContext, request
     started = time.perf_counter()
     ctx.subject_was_reset = bool(_session_subject.reset())
     ctx.created_end_users = []
-    if target.is_fake and target.control is not None:
-        if request.node.get_closest_marker("webhooks") and _session_subject.webhook_url:
-            # Only @webhooks scenarios get deliveries: elsewhere a webhook-triggered background sync
-            # would race the journal assertions of the flow under test.
-            target.control.set_webhook(_session_subject.webhook_url, _session_subject.harness_config.webhook_secret)
+    # No webhook target is registered here: the fake delivers its own webhooks only after a scenario
+    # says so ("Fiskil sends its webhooks to the integration"); elsewhere a webhook-triggered
+    # background sync would race the journal assertions of the flow under test.
     _add_overhead(request, started)
     yield _session_subject
     if not target.is_fake and ctx.created_end_users:

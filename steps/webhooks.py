@@ -14,13 +14,11 @@ ack fast, dedupe on message_id and verify signatures is primary
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,7 +29,6 @@ from fakes.wiremock.edge import Fault
 from harness.webhooks.emitter import DeliveryRecord, Emitter, RetryPolicy
 from harness.webhooks.envelope import Envelope, make_envelope
 from harness.webhooks.events import event_type
-from harness.webhooks.signing import SigningSecretError, decode_secret
 from steps.common import active_subject
 from steps.data import consent_inactive, no_live_data, stored_matches_target
 
@@ -102,31 +99,6 @@ def webhook_secret_of(subject: Any) -> str:
         pytest.fail("the subject has no harness_config.webhook_secret: the harness plugin builds subjects with one; "
                     "build this subject through the plugin's --subject option")
     return secret
-
-
-def ensure_fiskil_style_secret(subject: Any, redactor: Any) -> str:
-    """The subject's signing secret, made valid base64 first if it is not (a workaround, see below).
-
-    WORKAROUND: harness.subjects.SubjectConfig draws its default secret with `secrets.token_urlsafe`,
-    whose '-' and '_' are not standard base64, so about 4 in 5 runs give a secret Fiskil's scheme
-    (HMAC key = base64-decode(secret)) cannot use and the reference answers every delivery with 500.
-    An in-process reference subject is re-keyed with a proper base64 secret; any other subject fails
-    with what to fix.
-    """
-    secret = webhook_secret_of(subject)
-    try:
-        decode_secret(secret)
-        return secret
-    except SigningSecretError:
-        settings = getattr(subject, "settings", None)
-        if settings is None or not hasattr(settings, "webhook_secret"):
-            pytest.fail("the subject's webhook signing secret is not valid base64, so no Fiskil-style signature "
-                        "can be made with it: configure a base64 secret (e.g. base64 of 32 random bytes)")
-    fresh = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-    redactor.add(fresh)
-    settings.webhook_secret = fresh                       # the reference's WebhookProcessor reads it per delivery
-    subject.harness_config = replace(subject.harness_config, webhook_secret=fresh)
-    return fresh
 
 
 def route_through_edge(edge: Any, webhook_url: str) -> str:
@@ -224,34 +196,17 @@ def assert_processed_once(subject: Any, message_ids: list[str], timeout_s: float
 # --- the fake's own webhooks (dispatcher) -------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def _fake_webhook_dispatcher(fake_stack: Any) -> Iterator[Any]:
-    """One dispatcher per worker, subscribed once to the in-process core (the core has no unsubscribe);
-    it delivers only while started, so scenarios that do not ask for Fiskil's own webhooks get none."""
-    if fake_stack.core is None:
-        yield None
-        return
-    from fakes.webhook_dispatch import WebhookDispatcher
-
-    dispatcher = WebhookDispatcher(fake_stack.core)
-    try:
-        yield dispatcher
-    finally:
-        dispatcher.stop()
-
-
 @pytest.fixture
-def fake_webhooks(_fake_webhook_dispatcher: Any) -> Iterator[Any]:
-    """The worker's dispatcher, started for this scenario and stopped (deliveries drained) after it."""
-    dispatcher = _fake_webhook_dispatcher
+def fake_webhooks(fake_stack: Any) -> Iterator[Any]:
+    """The fake's own webhook dispatcher (FakeStack.webhooks), drained after the scenario."""
+    dispatcher = getattr(fake_stack, "webhooks", None)
     if dispatcher is None:
         pytest.skip("Fiskil's own webhooks need the in-process fake core (not --fake-url or the sandbox)")
     dispatcher.clear()
-    dispatcher.start()
     try:
         yield dispatcher
     finally:
-        dispatcher.stop(drain_timeout_s=5.0)
+        dispatcher.wait_idle(5.0)
         dispatcher.clear()
 
 
@@ -259,13 +214,13 @@ def fake_webhooks(_fake_webhook_dispatcher: Any) -> Iterator[Any]:
 
 
 @given("the integration's webhook endpoint is registered with Fiskil")
-def endpoint_registered(ctx, subject, target, redactor) -> None:
+def endpoint_registered(ctx, subject, target) -> None:
     """The kit's emitter plays Fiskil's sender; the fake's event-driven deliveries stay off, so only the
     scenario's own deliveries reach the endpoint."""
     subj = active_subject(ctx, subject)
     if not subj.webhook_url:
         pytest.skip("the subject exposes no webhook endpoint (webhook_url is None)")
-    secret = ensure_fiskil_style_secret(subj, redactor)
+    secret = webhook_secret_of(subj)
     if target.control is not None:
         target.control.clear_webhook()
     ctx.webhook = WebhookEndpoint(subj.webhook_url, secret)
@@ -285,12 +240,12 @@ def first_deliveries_fail(ctx, edge, times: str, failure: str) -> None:
 
 
 @given("Fiskil sends its webhooks to the integration")
-def fiskil_sends_webhooks(ctx, subject, control, fake_webhooks, redactor) -> None:
+def fiskil_sends_webhooks(ctx, subject, control, fake_webhooks) -> None:
     subj = active_subject(ctx, subject)
     if not subj.webhook_url:
         pytest.skip("the subject exposes no webhook endpoint (webhook_url is None)")
-    secret = ensure_fiskil_style_secret(subj, redactor)
-    control.set_webhook(subj.webhook_url, secret)   # again: the secret may have just been re-keyed
+    secret = webhook_secret_of(subj)
+    control.set_webhook(subj.webhook_url, secret)
     ctx.dispatcher = fake_webhooks
 
 
@@ -436,7 +391,8 @@ def _customer_events(control: Any, end_user_id: str, event: str | None = None) -
 @then(parsers.re(rf"the integration receives {EVENT} from Fiskil"))
 def receives_from_fiskil(ctx, subject, control, event: str) -> None:
     emitted = _customer_events(control, ctx.end_user_id, event)
-    assert emitted, f"expected Fiskil to publish {event} for the customer, observed events {[e['event'] for e in _customer_events(control, ctx.end_user_id)]}"
+    published = [e["event"] for e in _customer_events(control, ctx.end_user_id)]
+    assert emitted, f"expected Fiskil to publish {event} for the customer, observed only {published}"
     message_ids = [e["message_id"] for e in emitted]
     dispatcher = ctx.dispatcher
 
@@ -459,9 +415,8 @@ def fiskil_deliveries_acknowledged(ctx, control, seconds: str) -> None:
     lost = [e["event"] for e in emitted if e["message_id"] not in records]
     assert not lost, f"expected every event Fiskil published to be delivered, observed {lost} never sent"
     budget = float(seconds)
-    bad = [records[e["message_id"]] for e in emitted
-           if len(records[e["message_id"]].attempts) != 1 or not records[e["message_id"]].attempts[0].ok
-           or records[e["message_id"]].attempts[0].latency_s > budget]
+    sent = [records[e["message_id"]] for e in emitted]
+    bad = [r for r in sent if len(r.attempts) != 1 or not r.attempts[0].ok or r.attempts[0].latency_s > budget]
     assert not bad, (f"expected each delivery acknowledged at the first attempt within {budget:g} s, observed: "
                      + "; ".join(_describe(r) for r in bad[:5]))
 

@@ -52,6 +52,9 @@ class CoreConfig:
     no_consent_policy: str = A.NO_CONSENT_POLICY  # "forbidden" | "empty"
     success_redirect_params: tuple[str, ...] = A.SUCCESS_REDIRECT_PARAMS
     consent_duration_seconds: int = A.DEFAULT_CONSENT_DURATION_SECONDS
+    # A webhook target that survives resets (`fiskil-harness fake --webhook-url`); the control API's
+    # PUT /__harness/webhook sets one for the current state only.
+    webhook_target: WebhookTarget | None = None
 
     def __repr__(self) -> str:  # the client secret never reaches a log line
         return (f"CoreConfig(client_id={self.client_id!r}, client_secret=«redacted», seed={self.seed}, "
@@ -82,6 +85,7 @@ class Core:
         self.clock = Clock()
         self.lock = threading.RLock()
         self.state = State(seed=config.seed)
+        self.state.webhook_target = config.webhook_target
         self.core_url: str | None = None  # set by CoreServer once it listens
         self._event_subscribers: list[Callable[[dict], None]] = []
         self._response_observers: list[Callable[[ServedResponse], None]] = []
@@ -97,6 +101,7 @@ class Core:
         except that the clock returns to real time."""
         with self.lock:
             self.state = State(seed=self.config.seed if seed is None else seed)
+            self.state.webhook_target = self.config.webhook_target
             self.clock.reset()
             self._pending_events.clear()
 

@@ -58,6 +58,12 @@ def _check_args(args: argparse.Namespace) -> str | None:
             f"environment variable {args.webhook_secret_env} is not set or empty; "
             "export the webhook secret there (it is read from the environment so it never shows in `ps`)"
         )
+    from harness.webhooks.signing import SigningSecretError, decode_secret
+
+    try:
+        decode_secret(secret)
+    except SigningSecretError as exc:
+        raise UsageError(f"the secret in ${args.webhook_secret_env} cannot sign like Fiskil: {exc}") from None
     return secret
 
 
@@ -101,15 +107,15 @@ def run(args: argparse.Namespace) -> int:
     _check_port_free(args.port)
 
     from fakes.core.app import CoreConfig
+    from fakes.core.state import WebhookTarget
     from fakes.stack import FakeStack
     from fakes.wiremock.process import WireMockStartError
 
     previous = {sig: signal.signal(sig, _raise_interrupt_once) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with FakeStack(CoreConfig(seed=args.seed), edge_port=args.port) as stack:
-            if webhook_secret is not None:
-                assert stack.control is not None
-                stack.control.set_webhook(args.webhook_url, webhook_secret)
+        # The target is part of the configuration, so it survives POST /__harness/reset.
+        target = WebhookTarget(args.webhook_url, webhook_secret) if webhook_secret is not None else None
+        with FakeStack(CoreConfig(seed=args.seed, webhook_target=target), edge_port=args.port) as stack:
             base = stack.base_url
             print(f"Fiskil API (give this to your integration): {base}", flush=True)
             print(f"control API:  {base}/__harness  (see docs/fake.md)", flush=True)

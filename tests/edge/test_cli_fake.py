@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -53,11 +54,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+WEBHOOK_SECRET = "aGFybmVzcy10ZXN0LXdlYmhvb2stc2VjcmV0LTMyYnl0ZXM="
+
+
 @pytest.fixture
 def running_fake() -> Iterator[RunningFake]:
     env = {**os.environ, "FISKIL_CLIENT_SECRET": "do-not-print-me-42", "PYTHONUNBUFFERED": "1"}
+    with _fake_process([], env) as fake:
+        yield fake
+
+
+@contextlib.contextmanager
+def _fake_process(extra_args: list[str], env: dict[str, str]) -> Iterator[RunningFake]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "fake", "--seed", "5", "--port", str(free_port())],
+        [sys.executable, "-m", "harness", "fake", "--seed", "5", "--port", str(free_port()), *extra_args],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -162,11 +172,50 @@ def test_webhook_target_is_registered(monkeypatch: pytest.MonkeyPatch, capsys: p
 
     monkeypatch.setattr(stack_module, "FakeStack", StopAfterStart)
     monkeypatch.setattr(fake_cli, "ALIVE_CHECK_SECONDS", 0.01)
-    monkeypatch.setenv("HARNESS_TEST_SECRET", "s3cr3t-value")
+    monkeypatch.setenv("HARNESS_TEST_SECRET", WEBHOOK_SECRET)
     code = main(["fake", "--webhook-url", "http://127.0.0.1:1/hook", "--webhook-secret-env", "HARNESS_TEST_SECRET"])
     assert code == 1  # the edge "died", which the command reports as a failure
     target = seen["stack"].core.webhook_target
-    assert (target.url, target.secret) == ("http://127.0.0.1:1/hook", "s3cr3t-value")
+    assert (target.url, target.secret) == ("http://127.0.0.1:1/hook", WEBHOOK_SECRET)
     printed = capsys.readouterr()
     assert "webhooks to:  http://127.0.0.1:1/hook" in printed.out
-    assert "s3cr3t-value" not in printed.out + printed.err
+    assert WEBHOOK_SECRET not in printed.out + printed.err
+
+
+def test_a_secret_that_is_not_base64_is_a_usage_error(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HARNESS_TEST_SECRET", "not base64 at all!")
+    assert main(["fake", "--webhook-url", "http://127.0.0.1:1/hook", "--webhook-secret-env", "HARNESS_TEST_SECRET"]) == 2
+    err = capsys.readouterr().err
+    assert "HARNESS_TEST_SECRET" in err and "not base64 at all!" not in err
+
+
+@pytest.mark.jvm
+def test_the_fake_delivers_signed_webhooks_to_the_registered_url_also_after_a_reset() -> None:
+    """`fiskil-harness fake --webhook-url` is how a partner receives Fiskil's webhooks from the fake."""
+    from fakes.link_browser import LinkBrowser
+    from harness.webhooks.receivers import good_receiver, serve
+
+    app, received = good_receiver(WEBHOOK_SECRET)
+    with serve(app) as receiver, httpx.Client(timeout=10) as client:
+        env = {**os.environ, "HARNESS_TEST_SECRET": WEBHOOK_SECRET, "PYTHONUNBUFFERED": "1"}
+        with _fake_process(["--webhook-url", receiver.webhook_url, "--webhook-secret-env", "HARNESS_TEST_SECRET"],
+                           env) as fake:
+            base = fake.base_url()
+            client.post(f"{base}/__harness/reset", json={}).raise_for_status()  # the target must survive it
+            token = client.post(f"{base}/v1/token", json={"client_id": "harness-client-id",
+                                                          "client_secret": "harness-client-secret"}).json()["token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            user = client.post(f"{base}/v1/end-users", headers=headers, json={"email": "hook@example.com"}).json()
+            session = client.post(f"{base}/v1/auth/session", headers=headers, json={
+                "end_user_id": user["end_user_id"], "redirect_uri": "https://app.example/ok",
+                "cancel_uri": "https://app.example/cancel"}).json()
+            assert LinkBrowser(client).complete(session["auth_url"]).outcome == "redirect"
+            deadline = time.monotonic() + 10
+            while len(received.processed_ids()) < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert received.rejected == 0, "the fake's deliveries must carry a valid X-Fiskil-Signature"
+            assert len(received.processed_ids()) == 4, (
+                "expected consent.received and the accounts, balances and transactions sync events, "
+                f"the receiver processed {received.processed_ids()}")
+            assert WEBHOOK_SECRET not in fake.text
