@@ -65,6 +65,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fake-url", default=None, help="reuse a running fake (its edge URL) instead of one per worker")
     group.addoption("--harness-results", default=None, help="write per-scenario results as JSON to this path")
     group.addoption("--harness-progress", action="store_true", help="print a line per finished scenario")
+    group.addoption(
+        "--harness-feature", dest="harness_features", action="append", default=[], metavar="PATH",
+        help="only scenarios from this .feature file or folder of features (repeatable)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -93,7 +97,31 @@ def pytest_configure(config: pytest.Config) -> None:
 # --- sandbox guard -------------------------------------------------------------------------------
 
 
+def scenario_feature_file(item: pytest.Item) -> Path | None:
+    """The .feature file a pytest-bdd scenario item came from (None for a plain test)."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
+    return Path(template.feature.filename).resolve() if template is not None else None
+
+
+def _select_features(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--feature PATH: keep the scenarios whose feature file is PATH or lies under it."""
+    wanted = [Path(path).resolve() for path in config.getoption("harness_features")]
+    if not wanted:
+        return
+    selected, deselected = [], []
+    for item in items:
+        feature = scenario_feature_file(item)
+        keep = feature is not None and any(feature == path or path in feature.parents for path in wanted)
+        (selected if keep else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _select_features(config, items)
     options = config.stash.get(OPTIONS_KEY, None)
     if options is None or options.is_fake:
         return

@@ -127,8 +127,14 @@ def open_fake(fake_url: str | None, port: int | None) -> Iterator[Any]:
     config = CoreConfig(client_id=os.environ.get("FISKIL_CLIENT_ID") or _defaults()[0],
                         client_secret=os.environ.get("FISKIL_CLIENT_SECRET") or _defaults()[1])
     default_redactor.add(config.client_secret)
-    with FakeStack(config, edge_port=port or 0) as stack:
+    try:
+        stack = FakeStack(config, edge_port=port or 0).__enter__()   # closes its client itself on failure
+    except Exception as exc:  # the JVM, the jar or the port: a set-up problem, said in one line
+        raise UsageError(f"could not start the fake: {type(exc).__name__}: {exc}") from None
+    try:
         yield stack
+    finally:
+        stack.stop()
 
 
 def _defaults() -> tuple[str, str]:

@@ -38,7 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="run the BDD suites against a target and a subject, with reports",
         description="Run the feature suites (default: features/) in parallel and write reports.",
     )
-    parser.add_argument("paths", nargs="*", help="feature folders or test files (default: features/)")
+    parser.add_argument("paths", nargs="*",
+                        help=".feature files, folders of them, or test modules (default: all of features/)")
     parser.add_argument("-k", dest="keyword", help="only scenarios whose name matches this pytest -k expression")
     parser.add_argument("-m", dest="markexpr", help="pytest marker expression, e.g. 'network and not slow'")
     parser.add_argument("--tags", help="Gherkin tag expression, e.g. '@link_and_sync and not @slow'")
@@ -67,6 +68,28 @@ def tags_to_markexpr(tags: str) -> str:
     return expression
 
 
+def split_paths(given: list[str]) -> tuple[list[str], list[str]]:
+    """Split the positional paths into pytest paths and feature selections.
+
+    Scenarios are bound to pytest by the test modules in features/, so a .feature file (or a folder
+    holding some) cannot be handed to pytest itself: it becomes a `--harness-feature` filter on features/.
+    """
+    paths: list[str] = []
+    features: list[str] = []
+    for path in given:
+        file_part = Path(path.split("::")[0])
+        if not file_part.exists():
+            raise UsageError(f"path {path!r} does not exist; give a .feature file, a folder of features or a test module")
+        if file_part.suffix == ".feature" or (file_part.is_dir() and not any(file_part.glob("test_*.py"))
+                                              and any(file_part.rglob("*.feature"))):
+            features.append(str(file_part.resolve()))
+        else:
+            paths.append(path)
+    if features and not paths:
+        paths = list(DEFAULT_PATHS)
+    return paths or list(DEFAULT_PATHS), features
+
+
 def parse_workers(value: str) -> str:
     value = str(value).strip()
     if value == "auto" or (value.isdigit() and int(value) >= 0):
@@ -85,10 +108,7 @@ def plan_run(args: argparse.Namespace, run_id: str | None = None) -> RunPlan:
         check_subject_spec(args.subject)
     except (OptionsError, SubjectSpecError) as exc:
         raise UsageError(str(exc)) from None
-    paths = args.paths or DEFAULT_PATHS
-    for path in paths:
-        if not Path(path.split("::")[0]).exists():
-            raise UsageError(f"path {path!r} does not exist; give a features folder or a test file")
+    paths, features = split_paths(args.paths)
     workers = parse_workers(args.workers)
     markexprs = [expr for expr in (args.markexpr, tags_to_markexpr(args.tags) if args.tags else None) if expr]
 
@@ -105,6 +125,7 @@ def plan_run(args: argparse.Namespace, run_id: str | None = None) -> RunPlan:
         "--harness-progress",
     ]
     command += ["-p", "no:xdist"] if workers == "0" else ["-n", workers]
+    command += [f"--harness-feature={feature}" for feature in features]
     if args.fake_url:
         command += ["--fake-url", args.fake_url]
     if args.keyword:

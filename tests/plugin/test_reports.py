@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import UsageError
-from harness.cli.run import parse_workers, plan_run, point_latest, tags_to_markexpr
+from harness.cli.run import parse_workers, plan_run, point_latest, split_paths, tags_to_markexpr
 from harness.redaction import default_redactor
 from harness.reports.results import ScenarioResult
 from harness.reports.summary import render_markdown, render_terminal, summarise
@@ -73,3 +73,40 @@ def test_latest_points_at_the_run(tmp_path: Path) -> None:
     run_dir.mkdir()
     latest = point_latest(tmp_path, run_dir)
     assert latest.resolve() == run_dir.resolve()
+
+
+def test_feature_files_and_folders_become_feature_filters_on_the_test_modules() -> None:
+    root = Path(__file__).resolve().parents[2]
+    token_feature = root / "features" / "integration" / "token_expiry.feature"
+    paths, features = split_paths([str(token_feature), str(root / "features" / "webhooks")])
+    assert paths == [str(root / "features")]
+    assert features == [str(token_feature), str(root / "features" / "webhooks")]
+    paths, features = split_paths([str(root / "features" / "test_contract.py")])
+    assert (paths, features) == ([str(root / "features" / "test_contract.py")], [])
+
+
+def test_a_feature_file_run_selects_only_its_scenarios(pytester_root_run) -> None:
+    """The plugin's --harness-feature filter, through a real collection of the project's features."""
+    feature = Path(__file__).resolve().parents[2] / "features" / "integration" / "token_expiry.feature"
+    scenarios = [line for line in feature.read_text().splitlines() if line.strip().startswith("Scenario:")]
+    collected = pytester_root_run("features/integration/token_expiry.feature")
+    assert len(collected) == len(scenarios) > 0, collected
+    assert all(nodeid.startswith("features/test_integration.py::") for nodeid in collected), collected
+
+
+@pytest.fixture
+def pytester_root_run():
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+
+    def collect(feature: str) -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "features", "--co", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
+             f"--harness-feature={root / feature}"],
+            cwd=root, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return [line for line in result.stdout.splitlines() if "::" in line]
+
+    return collect
