@@ -11,11 +11,12 @@ touching the plugin.
 
 from __future__ import annotations
 
-import importlib
 import base64
+import importlib
+import os
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.adapters.protocol import Subject
@@ -55,9 +56,22 @@ class SubjectConfig:
         }
 
 
+def reference_faults_from_env(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Seeded faults a tester switched on by hand: `REFERENCE_FAULTS=no_token_renewal make run`."""
+    from examples.reference_integration.faults import UnknownFaultError, parse_faults
+
+    value = (os.environ if env is None else env).get("REFERENCE_FAULTS", "")
+    try:
+        return tuple(sorted(parse_faults(value)))
+    except UnknownFaultError as exc:
+        raise SubjectSpecError(str(exc)) from None
+
+
 def build_reference_subject(spec: str, config: SubjectConfig) -> Subject:
     from harness.adapters.reference import ReferenceSubject
 
+    if not config.faults:
+        config = replace(config, faults=reference_faults_from_env())
     return ReferenceSubject(
         config.api_url, config.client_id, config.client_secret, config.webhook_secret, config.work_dir,
         http_timeout=config.http_timeout, backoff_base=config.backoff_base, max_retries=config.max_retries,
@@ -140,6 +154,8 @@ def check_subject_spec(spec: str) -> None:
     form = subject_form(spec)
     if form == "http" and SUBJECT_BUILDERS["http"] is build_http_subject:
         build_http_subject(spec, None)  # type: ignore[arg-type]
+    if form == "reference":
+        reference_faults_from_env()  # an unknown fault name is a usage error, not 80 failing scenarios
 
 
 def build_subject(spec: str, config: SubjectConfig) -> Subject:

@@ -3,6 +3,7 @@ serves (read with the kit's own client) and what the integration stored (its sna
 
 from __future__ import annotations
 
+import pytest
 from pytest_bdd import given, parsers, then, when
 
 from steps.common import active_subject
@@ -99,6 +100,19 @@ def no_live_data(ctx, subject) -> None:
     assert (state.accounts, state.transactions) == (0, 0), (
         f"expected the ended consent's data soft-deleted (0 live accounts, 0 live transactions), "
         f"observed {state.accounts} accounts and {state.transactions} transactions"
+    )
+
+
+@then("the integration keeps the ended consent's accounts and transactions as soft-deleted records")
+def data_soft_deleted(ctx, subject) -> None:
+    state = active_subject(ctx, subject).snapshot(ctx.end_user_id)
+    if state.soft_deleted is None:
+        pytest.skip("not observable: the subject does not report soft_deleted (optional in adapter contract v1)")
+    expected = ctx.before.accounts + ctx.before.transactions
+    assert state.soft_deleted == expected, (
+        f"expected the {expected} records synced under the ended consent kept as soft-deleted "
+        f"(Fiskil best practice: consider soft deletes for removed records), observed {state.soft_deleted} "
+        "soft-deleted records: the integration erased them instead"
     )
 
 

@@ -75,6 +75,7 @@ def build_app(integration: ReferenceIntegration) -> Starlette:
             "transactions": state.transactions,
             "last_error": ({"code": state.last_error.code, "message": state.last_error.message}
                            if state.last_error else None),
+            "soft_deleted": state.soft_deleted,  # optional in contract v1
         })
 
     async def webhook_events(request: Request) -> Response:

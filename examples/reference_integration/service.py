@@ -208,6 +208,8 @@ class ReferenceIntegration:
             accounts=self.store.count_live("accounts", end_user_id),
             transactions=self.store.count_live("transactions", end_user_id),
             last_error=UserError(stored_error.code, stored_error.message) if stored_error else None,
+            soft_deleted=sum(self.store.count_all(table, end_user_id) - self.store.count_live(table, end_user_id)
+                             for table in ("accounts", "transactions")),
         )
 
     def handle_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> int:

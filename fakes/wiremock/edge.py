@@ -121,7 +121,6 @@ def entry_from_serve_event(event: JSON) -> JournalEntry:
     )
 
 
-_entry_from_serve_event = entry_from_serve_event  # the name harness/audit/journal.py imports
 
 
 class Edge:

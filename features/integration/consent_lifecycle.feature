@@ -24,6 +24,14 @@ Feature: A consent ends
     And the integration keeps no live accounts or transactions for the customer
     And Fiskil lists the consent as inactive
 
+  Scenario: The ended consent's data is kept, marked deleted, not erased
+    Given a customer with an active banking consent
+    And the integration has synced the customer
+    When the customer revokes the consent
+    And the integration syncs the customer again
+    Then the integration keeps no live accounts or transactions for the customer
+    And the integration keeps the ended consent's accounts and transactions as soft-deleted records
+
   Scenario: No data is requested for an ended consent
     Given a customer with an active banking consent
     And the integration has synced the customer

@@ -220,7 +220,11 @@ class HttpSubject:
                 raise AdapterContractError(
                     f"adapter {where}: last_error {raw_error!r} is not null or {{\"code\": str, \"message\": str}}")
             last_error = UserError(code=raw_error["code"], message=raw_error["message"])
-        return SubjectState(consents=consents, accounts=accounts, transactions=transactions, last_error=last_error)
+        soft_deleted = payload.get("soft_deleted")  # optional: records kept but marked deleted
+        if soft_deleted is not None and (not isinstance(soft_deleted, int) or isinstance(soft_deleted, bool)):
+            raise AdapterContractError(f"adapter {where}: soft_deleted {soft_deleted!r} is not an int (or leave it out)")
+        return SubjectState(consents=consents, accounts=accounts, transactions=transactions, last_error=last_error,
+                            soft_deleted=soft_deleted)
 
     def processed_webhooks(self) -> list[str]:
         expected = '{"message_ids": ["<one entry per processing>"]}'

@@ -40,6 +40,9 @@ class SubjectState:
     accounts: int = 0
     transactions: int = 0
     last_error: UserError | None = None
+    #: accounts + transactions kept but marked deleted (soft delete); None when the subject does not
+    #: report it (optional in the HTTP adapter contract), so soft-vs-hard delete is not observable.
+    soft_deleted: int | None = None
 
 
 @runtime_checkable

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from fakes.wiremock.edge import JournalEntry, _entry_from_serve_event
+from fakes.wiremock.edge import JournalEntry, entry_from_serve_event
 
 KIT_PREFIXES = ("/__harness", "/__admin")
 
@@ -47,7 +47,7 @@ def _flat(headers: dict[str, Any] | None) -> dict[str, str]:
 
 
 def entry_from_serve_event(event: dict[str, Any]) -> AuditEntry:
-    base = _entry_from_serve_event(event)
+    base = entry_from_serve_event(event)
     request, response = event.get("request", {}), event.get("response") or {}
     body = response.get("body")
     if body is None and response.get("bodyAsBase64"):

@@ -163,7 +163,9 @@ def run_pytest(plan: RunPlan) -> int:
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_run(args)
-    print(f"fiskil-harness run {plan.run_id}: target={args.target} subject={args.subject} workers={args.workers}")
+    faults = os.environ.get("REFERENCE_FAULTS", "").strip() if args.subject == "reference" else ""
+    subject = f"{args.subject} (seeded faults: {faults})" if faults else args.subject
+    print(f"fiskil-harness run {plan.run_id}: target={args.target} subject={subject} workers={args.workers}")
     print(f"reports: {plan.run_dir}", flush=True)
     started = time.monotonic()
     code = run_pytest(plan)

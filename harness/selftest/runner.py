@@ -7,7 +7,7 @@ Per variant (the reference integration in its own process, on its own fake):
 - webhook checks (harness.webhooks.checks), selected per fault;
 - an audit session: a scripted link + syncs with an expired token, a 503 burst and a 429, then the
   audit rules over the edge journal;
-- probes: the app's log scanned for issued tokens; the app's SQLite file read for soft deletes.
+- a probe: the app's log scanned for issued tokens.
 Run: `fiskil-harness check --selftest [--faults a,b]`; docs/seeded-faults.md records the table.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -37,8 +36,9 @@ S_TOKEN_EXPIRES = "test_the_token_expires_between_two_syncs"
 S_TOKEN_REUSED = "test_a_valid_token_is_reused_across_syncs"
 S_WRONG_SECRET = "test_a_wrong_client_secret_is_a_clear_configuration_error"   # in-process only
 S_REVOKE = "test_the_customer_revokes_their_consent"
+S_SOFT_DELETE = "test_the_ended_consents_data_is_kept_marked_deleted_not_erased"   # needs the optional soft_deleted
 
-HTTP_SCENARIOS = (S_BURST_503, S_429, S_PAGES, S_TOKEN_EXPIRES, S_TOKEN_REUSED, S_REVOKE)
+HTTP_SCENARIOS = (S_BURST_503, S_429, S_PAGES, S_TOKEN_EXPIRES, S_TOKEN_REUSED, S_REVOKE, S_SOFT_DELETE)
 INPROCESS_SCENARIOS = (S_WRONG_SECRET,)
 WEBHOOK_CHECKS = ("valid-ack", "valid-processed", "reject-forged-signature", "reject-missing-signature",
                   "reject-reserialised", "duplicate", "replay")
@@ -55,7 +55,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "no_backoff": (f"scenario:{S_BURST_503}", "audit:no-backoff"),
     "ignore_retry_after": (f"scenario:{S_429}", "audit:retry-after-ignored"),
     "first_page_only": (f"scenario:{S_PAGES}", "audit:next-link-not-followed"),
-    "hard_delete": ("probe:soft-delete",),
+    "hard_delete": (f"scenario:{S_SOFT_DELETE}",),
     "log_token": ("probe:log-hygiene",),
     "tight_credential_loop": (f"scenario:{S_WRONG_SECRET}",),
 }
@@ -151,26 +151,6 @@ def _log_probe(ref: ReferenceProcess, stack) -> dict[str, str]:
     return {"probe:log-hygiene": f"{len(leaked)} issued token(s) found in the app's log (values not shown)"} if leaked else {}
 
 
-def _soft_delete_probe(stack, ref: ReferenceProcess) -> dict[str, str]:
-    """Reference-only: after a revoked consent, the ended data must still be in its SQLite file, marked deleted."""
-    from fakes.link_browser import LinkBrowser
-    from harness.adapters.http import HttpSubject
-
-    stack.reset()
-    with HttpSubject(ref.url) as subject, httpx.Client(timeout=10.0) as browser:
-        subject.reset()
-        user = subject.create_end_user("soft.delete@example.com", "Soft Delete")
-        result = LinkBrowser(browser).complete(subject.start_link(user))
-        subject.land(result.final_url)
-        subject.sync(user)
-        consent = subject.snapshot(user).consents[0].id
-        stack.control.revoke_consent(consent)
-        subject.sync(user)
-    with sqlite3.connect(ref.db_path) as db:
-        rows = db.execute("SELECT COUNT(*) FROM transactions WHERE end_user_id = ?", (user,)).fetchone()[0]
-    return {} if rows else {"probe:soft-delete": "0 transaction rows left after the consent ended (hard delete; expected soft-deleted rows)"}
-
-
 # --- a variant ----------------------------------------------------------------------------------
 
 
@@ -204,9 +184,6 @@ def run_variant(fault: str, work: Path) -> VariantResult:
             result.failed.update(_audit_session(stack, ref))
             result.ran.append("audit session")
             result.failed.update(_log_probe(ref, stack))
-        if "probe" in kinds:
-            result.failed.update(_soft_delete_probe(stack, ref))
-            result.ran.append("probes")
     result.seconds = time.monotonic() - started
     return result
 
