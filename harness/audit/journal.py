@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from fakes.wiremock.edge import JournalEntry, entry_from_serve_event
+from fakes.wiremock.edge import JournalEntry
+from fakes.wiremock.edge import entry_from_serve_event as edge_journal_entry
 
 KIT_PREFIXES = ("/__harness", "/__admin")
 
@@ -47,7 +48,7 @@ def _flat(headers: dict[str, Any] | None) -> dict[str, str]:
 
 
 def entry_from_serve_event(event: dict[str, Any]) -> AuditEntry:
-    base = entry_from_serve_event(event)
+    base = edge_journal_entry(event)
     request, response = event.get("request", {}), event.get("response") or {}
     body = response.get("body")
     if body is None and response.get("bodyAsBase64"):

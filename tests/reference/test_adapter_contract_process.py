@@ -74,7 +74,7 @@ def test_contract_v1_over_http(served, fiskil):
         assert http.post(f"/end-users/{user}/sync").json()["status"] == "ok"
         state = http.get(f"/end-users/{user}").json()
         assert state == {"consents": [{"id": "arr-1", "active": True}], "accounts": 1, "transactions": 3,
-                         "last_error": None}
+                         "last_error": None, "soft_deleted": 0}
         body = envelope("px-1", event="energy.usage.sync.completed", end_user_id=user)
         assert http.post("/webhooks/fiskil", content=body).status_code == 401
         assert http.post("/webhooks/fiskil", content=body,
