@@ -198,11 +198,7 @@ async def _valid_processed(ctx: CheckContext) -> tuple[Verdict, str, dict[str, A
     evidence: dict[str, Any] = {"message_id": record.message_id, "attempts": _attempts_evidence(record)}
     if not record.delivered:
         return FAIL, f"not accepted ({_describe(record)})", evidence
-    if not ctx.observer.available:
-        return NOT_OBSERVABLE, f"{_describe(record)}; processing not observable without --observe", evidence
-    count = (await ctx.observer.counts([record.message_id], expect_each=True))[record.message_id]
-    evidence["processed"] = count
-    return (PASS if count == 1 else FAIL), f"{_describe(record)}; processed {count}x", evidence
+    return await _processed_exactly_once(ctx, record.message_id, _describe(record), evidence)
 
 
 def _rejection(tamper: str) -> Callable[[CheckContext], Awaitable[tuple[Verdict, str, dict[str, Any]]]]:
@@ -231,11 +227,7 @@ async def _duplicate(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
     answer = f"1st {_describe(first)}; again as attempt {second.attempts[0].attempt}: {_describe(second)}"
     if not (first.delivered and second.delivered):
         return FAIL, f"{answer} (a duplicate must still get 2xx, or Fiskil keeps retrying)", evidence
-    if not ctx.observer.available:
-        return NOT_OBSERVABLE, f"{answer}; processing count needs --observe", evidence
-    count = (await ctx.observer.counts([first.message_id], expect_each=True))[first.message_id]
-    evidence["processed"] = count
-    return (PASS if count == 1 else FAIL), f"{answer}; processed {count}x", evidence
+    return await _processed_exactly_once(ctx, first.message_id, answer, evidence)
 
 
 async def _replay(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
@@ -249,9 +241,15 @@ async def _replay(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
     answer = f"original {_describe(original)}; replay after {ctx.config.replay_after_s:g} s: {_describe(replayed)}"
     if not original.delivered:
         return FAIL, f"{answer} (the original was not accepted)", evidence
+    return await _processed_exactly_once(ctx, envelope.message_id, answer, evidence)
+
+
+async def _processed_exactly_once(ctx: CheckContext, message_id: str, answer: str,
+                                  evidence: dict[str, Any]) -> tuple[Verdict, str, dict[str, Any]]:
+    """The verdict of a delivered message_id: PASS when processed once, never PASS when unobservable."""
     if not ctx.observer.available:
         return NOT_OBSERVABLE, f"{answer}; processing count needs --observe", evidence
-    count = (await ctx.observer.counts([envelope.message_id], expect_each=True))[envelope.message_id]
+    count = (await ctx.observer.counts([message_id], expect_each=True))[message_id]
     evidence["processed"] = count
     return (PASS if count == 1 else FAIL), f"{answer}; processed {count}x", evidence
 
@@ -263,11 +261,7 @@ async def _late_attempt(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]
     answer = f"delivery_attempt=3 first seen: {_describe(record)}"
     if not record.delivered:
         return FAIL, answer, evidence
-    if not ctx.observer.available:
-        return NOT_OBSERVABLE, f"{answer}; processing needs --observe", evidence
-    count = (await ctx.observer.counts([envelope.message_id], expect_each=True))[envelope.message_id]
-    evidence["processed"] = count
-    return (PASS if count == 1 else FAIL), f"{answer}; processed {count}x", evidence
+    return await _processed_exactly_once(ctx, envelope.message_id, answer, evidence)
 
 
 async def _emitter_retry_selftest(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
