@@ -92,3 +92,7 @@ class ControlClient:
 
     def clear_webhook(self) -> dict[str, Any]:
         return self._call("DELETE", "/webhook")
+
+    def webhook_deliveries(self) -> dict[str, Any]:
+        """The fake's delivery log: {"deliveries": [...], "pending", "skipped", "errors"}."""
+        return self._call("GET", "/webhook-deliveries")

@@ -155,6 +155,7 @@ class FakeStack:
                 from fakes.webhook_dispatch import WebhookDispatcher
 
                 self.webhooks = stack.enter_context(WebhookDispatcher(core))
+                core.webhook_log = self.webhooks.log  # GET /__harness/webhook-deliveries
             self.wiremock = stack.enter_context(
                 WireMockProcess(port=self._edge_port, extra_args=self._wiremock_args, start_timeout=self._start_timeout)
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Protocol
@@ -20,6 +21,9 @@ from harness.webhooks.signing import DEFAULT_SCHEME, SignatureScheme
 
 #: The fake's default compression: the 900 s retry schedule of RetryPolicy() takes 0.9 s.
 DEFAULT_TIME_SCALE = 0.001
+#: Deliveries kept for inspection: a long `fiskil-harness fake` session keeps only the newest ones
+#: (an attached fake's reset does not reach the dispatcher, so this is what bounds its memory).
+MAX_RECORDS = 2000
 
 
 class EventSource(Protocol):
@@ -57,7 +61,7 @@ class WebhookDispatcher:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0
-        self._records: list[DeliveryRecord] = []
+        self._records: deque[DeliveryRecord] = deque(maxlen=MAX_RECORDS)
         self._errors: list[str] = []
         self.skipped = 0                      # events that arrived while no target was set
         self._emitters: dict[tuple[str, str], Emitter] = {}
@@ -181,9 +185,33 @@ class WebhookDispatcher:
         return [r for r in self.records
                 if (message_id is None or r.message_id == message_id) and (event is None or r.event == event)]
 
+    def log(self) -> dict[str, Any]:
+        """The deliveries as JSON, like Fiskil Console's Webhook Logs: served by the control API
+        (GET /__harness/webhook-deliveries) so a harness attached over HTTP can read them too.
+        No URL, secret or response body: they could carry the target's secrets."""
+        with self._lock:
+            records, pending = list(self._records), self._pending
+            errors, skipped = list(self._errors), self.skipped
+        return {"deliveries": [delivery_json(r) for r in records], "pending": pending,
+                "skipped": skipped, "errors": errors}
+
     def clear(self) -> None:
         """Forget recorded deliveries (between scenarios)."""
         with self._lock:
             self._records.clear()
             self._errors.clear()
             self.skipped = 0
+
+
+def delivery_json(record: DeliveryRecord) -> dict[str, Any]:
+    """One delivery as the control API shows it: what was sent and how each attempt went."""
+    return {
+        "message_id": record.message_id,
+        "event": record.event,
+        "delivered": record.delivered,
+        "attempts": [
+            {"attempt": a.attempt, "status": a.status, "latency_ms": round(a.latency_s * 1000, 1),
+             "error": None if a.ok else (f"{a.error_kind} ({a.error})" if a.error else a.error_kind)}
+            for a in record.attempts
+        ],
+    }

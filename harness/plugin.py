@@ -82,6 +82,11 @@ def pytest_configure(config: pytest.Config) -> None:
         check_subject_spec(options.subject)
     except (OptionsError, SubjectSpecError) as exc:
         raise pytest.UsageError(str(exc)) from None
+    workers = config.getoption("numprocesses", default=None) if config.pluginmanager.hasplugin("xdist") else None
+    if options.fake_url and workers not in (None, 0):
+        raise pytest.UsageError(
+            "--fake-url shares one running fake, which every worker would reset under the others' feet: "
+            "run with -n 0 (fiskil-harness run does so itself)")
     config.stash[OPTIONS_KEY] = options
     if options.client_secret:
         default_redactor.add(options.client_secret)

@@ -80,17 +80,8 @@ def build_reference_subject(spec: str, config: SubjectConfig) -> Subject:
 
 
 def build_python_subject(spec: str, config: SubjectConfig) -> Subject:
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise SubjectSpecError(f"--subject {spec!r}: write a Python factory as 'package.module:factory'")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SubjectSpecError(f"--subject {spec!r}: cannot import {module_name!r} ({exc}); is it on PYTHONPATH?") from None
-    factory: Callable[[SubjectConfig], Subject] | None = getattr(module, attr, None)
-    if not callable(factory):
-        raise SubjectSpecError(f"--subject {spec!r}: {module_name} has no callable {attr!r}")
-    subject = factory(config)
+    attr = spec.partition(":")[2]
+    subject = _load_factory(spec)(config)
     if not isinstance(subject, Subject):
         raise SubjectSpecError(
             f"--subject {spec!r}: {attr}() returned {type(subject).__name__}, which does not implement "
@@ -156,6 +147,22 @@ def check_subject_spec(spec: str) -> None:
         build_http_subject(spec, None)  # type: ignore[arg-type]
     if form == "reference":
         reference_faults_from_env()  # an unknown fault name is a usage error, not 80 failing scenarios
+    if form == "python":
+        _load_factory(spec.strip())
+
+
+def _load_factory(spec: str) -> Callable[[SubjectConfig], Subject]:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise SubjectSpecError(f"--subject {spec!r}: write a Python factory as 'package.module:factory'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SubjectSpecError(f"--subject {spec!r}: cannot import {module_name!r} ({exc}); is it on PYTHONPATH?") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise SubjectSpecError(f"--subject {spec!r}: {module_name} has no callable {attr!r}")
+    return factory
 
 
 def build_subject(spec: str, config: SubjectConfig) -> Subject:

@@ -1,8 +1,8 @@
 """Steps for the webhook features: the kit plays Fiskil's webhook sender towards the subject's endpoint,
 or the fake sends its own webhooks when a customer links or a consent ends.
 
-Every scenario asserts on two things: what the subject's endpoint answered (the emitter's or the
-dispatcher's DeliveryRecords: status and latency) and what it did with the delivery
+Every scenario asserts on two things: what the subject's endpoint answered (the emitter's
+DeliveryRecords, or the fake's delivery log: status and latency) and what it did with the delivery
 (`subject.processed_webhooks()`, one message_id per processing, and its stored state).
 
 Fiskil facts used (SECONDARY sources, docs/webhooks.md and fiskil-api.md §10): the signature header
@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from fakes.control_client import ControlError
 from fakes.wiremock.edge import Fault
 from harness.webhooks.emitter import DeliveryRecord, Emitter, RetryPolicy
 from harness.webhooks.envelope import Envelope, make_envelope
@@ -196,18 +197,73 @@ def assert_processed_once(subject: Any, message_ids: list[str], timeout_s: float
 # --- the fake's own webhooks (dispatcher) -------------------------------------------------------------
 
 
+@dataclass
+class FiskilDeliveryLog:
+    """Fiskil's own deliveries to the integration, read like the Console's Webhook Logs.
+
+    `read` returns the JSON of GET /__harness/webhook-deliveries: straight from the in-process
+    dispatcher, or over the control API of an attached fake (`--fake-url`, `fiskil-harness check`),
+    so the same steps grade both.
+    """
+
+    read: Callable[[], dict[str, Any]]
+
+    def deliveries(self, message_ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """message_id -> delivery, optionally only those messages (a shared fake logs other scenarios too)."""
+        wanted = None if message_ids is None else set(message_ids)
+        return {d["message_id"]: d for d in self.read()["deliveries"]
+                if wanted is None or d["message_id"] in wanted}
+
+    def errors(self) -> list[str]:
+        return list(self.read().get("errors", []))
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Poll (bounded) until no delivery is in flight."""
+        deadline = time.monotonic() + timeout_s
+        while self.read()["pending"] > 0:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_INTERVAL_S)
+        return True
+
+
+def attempt_ok(attempt: dict[str, Any]) -> bool:
+    status = attempt.get("status")
+    return status is not None and 200 <= status < 300
+
+
+def describe_logged(delivery: dict[str, Any]) -> str:
+    """One logged delivery in a line: event, message_id, each attempt's status (or error) and latency."""
+    attempts = " ".join(f"#{a['attempt']}:{a['status'] if a['status'] is not None else a['error']}"
+                        f" {a['latency_ms'] / 1000:.3f}s" for a in delivery["attempts"])
+    return f"{delivery['event']} {delivery['message_id']} -> {attempts or 'no attempts'}"
+
+
 @pytest.fixture
-def fake_webhooks(fake_stack: Any) -> Iterator[Any]:
-    """The fake's own webhook dispatcher (FakeStack.webhooks), drained after the scenario."""
+def fake_webhooks(fake_stack: Any, target: Any) -> Iterator[FiskilDeliveryLog]:
+    """The fake's own delivery log: the in-process dispatcher, or an attached fake's control API.
+
+    Drained after the scenario so no late delivery reaches the next one's (reset) subject.
+    """
     dispatcher = getattr(fake_stack, "webhooks", None)
-    if dispatcher is None:
-        pytest.skip("Fiskil's own webhooks need the in-process fake core (not --fake-url or the sandbox)")
-    dispatcher.clear()
-    try:
-        yield dispatcher
-    finally:
-        dispatcher.wait_idle(5.0)
+    if dispatcher is not None:
         dispatcher.clear()
+        log = FiskilDeliveryLog(dispatcher.log)
+    elif target.control is not None:
+        log = FiskilDeliveryLog(target.control.webhook_deliveries)
+        try:
+            log.read()
+        except ControlError as error:
+            pytest.skip(f"the attached fake shows no webhook delivery log ({error}); "
+                        "run a fiskil-harness fake that serves GET /__harness/webhook-deliveries")
+    else:
+        pytest.skip("Fiskil's own webhooks need the fake (its control API), not the sandbox")
+    try:
+        yield log
+    finally:
+        log.wait_idle(5.0)
+        if dispatcher is not None:
+            dispatcher.clear()
 
 
 # --- Given -------------------------------------------------------------------------------------------
@@ -394,13 +450,14 @@ def receives_from_fiskil(ctx, subject, control, event: str) -> None:
     published = [e["event"] for e in _customer_events(control, ctx.end_user_id)]
     assert emitted, f"expected Fiskil to publish {event} for the customer, observed only {published}"
     message_ids = [e["message_id"] for e in emitted]
-    dispatcher = ctx.dispatcher
+    deliveries: FiskilDeliveryLog = ctx.dispatcher
 
     def delivered() -> None:
-        records = [r for m in message_ids for r in dispatcher.records_for(message_id=m)]
-        assert len(records) == len(message_ids) and all(r.delivered for r in records), (
+        logged = deliveries.deliveries(message_ids)
+        assert len(logged) == len(message_ids) and all(d["delivered"] for d in logged.values()), (
             f"expected {event} delivered to the integration with a 2xx, observed "
-            f"{[_describe(r) for r in records] or 'no delivery yet'}; dispatcher errors {dispatcher.errors}")
+            f"{[describe_logged(d) for d in logged.values()] or 'no delivery yet'}; "
+            f"dispatcher errors {deliveries.errors()}")
 
     eventually(delivered, PROCESSING_WAIT_S)
     assert_processed_once(active_subject(ctx, subject), message_ids)
@@ -408,17 +465,18 @@ def receives_from_fiskil(ctx, subject, control, event: str) -> None:
 
 @then(parsers.re(r"every webhook Fiskil sent was acknowledged at the first attempt within (?P<seconds>[\d.]+) seconds?"))
 def fiskil_deliveries_acknowledged(ctx, control, seconds: str) -> None:
-    dispatcher = ctx.dispatcher
-    assert dispatcher.wait_idle(PROCESSING_WAIT_S), f"expected Fiskil's deliveries to finish within {PROCESSING_WAIT_S:g} s"
+    deliveries: FiskilDeliveryLog = ctx.dispatcher
+    assert deliveries.wait_idle(PROCESSING_WAIT_S), (
+        f"expected Fiskil's deliveries to finish within {PROCESSING_WAIT_S:g} s")
     emitted = _customer_events(control, ctx.end_user_id)
-    records = {r.message_id: r for r in dispatcher.records}
-    lost = [e["event"] for e in emitted if e["message_id"] not in records]
+    logged = deliveries.deliveries([e["message_id"] for e in emitted])
+    lost = [e["event"] for e in emitted if e["message_id"] not in logged]
     assert not lost, f"expected every event Fiskil published to be delivered, observed {lost} never sent"
-    budget = float(seconds)
-    sent = [records[e["message_id"]] for e in emitted]
-    bad = [r for r in sent if len(r.attempts) != 1 or not r.attempts[0].ok or r.attempts[0].latency_s > budget]
-    assert not bad, (f"expected each delivery acknowledged at the first attempt within {budget:g} s, observed: "
-                     + "; ".join(_describe(r) for r in bad[:5]))
+    budget_ms = float(seconds) * 1000
+    bad = [d for d in logged.values()
+           if len(d["attempts"]) != 1 or not attempt_ok(d["attempts"][0]) or d["attempts"][0]["latency_ms"] > budget_ms]
+    assert not bad, (f"expected each delivery acknowledged at the first attempt within {seconds} s, observed: "
+                     + "; ".join(describe_logged(d) for d in bad[:5]))
 
 
 #: Assertions from other step modules that may need time when webhooks drive the integration.

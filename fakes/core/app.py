@@ -90,6 +90,9 @@ class Core:
         self._event_subscribers: list[Callable[[dict], None]] = []
         self._response_observers: list[Callable[[ServedResponse], None]] = []
         self._pending_events: list[dict[str, Any]] = []
+        # The delivery log of whoever delivers this core's events (FakeStack sets it to its
+        # WebhookDispatcher.log); served as GET /__harness/webhook-deliveries, 404 while None.
+        self.webhook_log: Callable[[], dict[str, Any]] | None = None
         self.app: ASGIApp = Starlette(
             routes=[*api.routes(self), *link_page.routes(self), *control.routes(self)],
             exception_handlers=api.exception_handlers(),

@@ -1,6 +1,6 @@
 """The control API under /__harness/: how steps and testers steer the fake (clock, tokens, Link
-outcomes, consents, data, rate limit, webhook target). JSON in, JSON out; bad input gets a 400
-{id,name,message} that says what to fix. Nothing here exists at the real Fiskil."""
+outcomes, consents, data, rate limit, webhook target and its delivery log). JSON in, JSON out; bad
+input gets a 400 {id,name,message} that says what to fix. Nothing here exists at the real Fiskil."""
 
 from __future__ import annotations
 
@@ -195,6 +195,16 @@ def events(core: Core, body: dict, params: dict) -> Any:
     return list(core.state.events)
 
 
+def webhook_deliveries(core: Core, body: dict, params: dict) -> Any:
+    """The delivery log, like Fiskil Console's Webhook Logs (payload, attempts, response status:
+    https://docs.fiskil.com/data-api/guides/account-access/monitoring-and-logs)."""
+    if core.webhook_log is None:
+        raise FiskilError(404, "webhook_log_unavailable",
+                          "this core delivers no webhooks itself, so it has no delivery log: "
+                          "run it inside a FakeStack (`fiskil-harness fake`), which adds the dispatcher")
+    return core.webhook_log()
+
+
 def webhook_set(core: Core, body: dict, params: dict) -> Any:
     url, secret = body.get("url"), body.get("secret")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -248,6 +258,7 @@ def routes(core: Core) -> list[Route]:
         ("PUT", "/rate-limit", rate_limit_set),
         ("DELETE", "/rate-limit", rate_limit_clear),
         ("GET", "/events", events),
+        ("GET", "/webhook-deliveries", webhook_deliveries),
         ("PUT", "/webhook", webhook_set),
         ("DELETE", "/webhook", webhook_clear),
     ]

@@ -58,6 +58,8 @@ class RunPlan:
     run_id: str
     run_dir: Path
     command: list[str]
+    selection: list[str]   # paths, filters and target/subject options: what decides which scenarios run
+    workers: str
 
 
 def tags_to_markexpr(tags: str) -> str:
@@ -112,12 +114,23 @@ def plan_run(args: argparse.Namespace, run_id: str | None = None) -> RunPlan:
     workers = parse_workers(args.workers)
     markexprs = [expr for expr in (args.markexpr, tags_to_markexpr(args.tags) if args.tags else None) if expr]
 
+    if args.fake_url and workers != "0":
+        # One shared fake cannot serve parallel workers: each resets it before every scenario.
+        workers = "0"
+    selection = [*paths, "--target", args.target, "--subject", args.subject, "--sandbox-url", args.sandbox_url]
+    selection += [f"--harness-feature={feature}" for feature in features]
+    if args.fake_url:
+        selection += ["--fake-url", args.fake_url]
+    if args.keyword:
+        selection += ["-k", args.keyword]
+    if markexprs:
+        selection += ["-m", " and ".join(f"({expr})" for expr in markexprs)]
+
     run_id = run_id or new_run_id()
     run_dir = Path(args.report_dir).resolve() / run_id
     command = [
-        sys.executable, "-m", "pytest", *paths,
+        sys.executable, "-m", "pytest", *selection,
         "-q", "--tb=short",
-        "--target", args.target, "--subject", args.subject, "--sandbox-url", args.sandbox_url,
         f"--junitxml={run_dir / 'junit.xml'}",
         f"--cucumberjson={run_dir / 'cucumber.json'}",
         f"--alluredir={run_dir / 'allure-results'}",
@@ -125,14 +138,27 @@ def plan_run(args: argparse.Namespace, run_id: str | None = None) -> RunPlan:
         "--harness-progress",
     ]
     command += ["-p", "no:xdist"] if workers == "0" else ["-n", workers]
-    command += [f"--harness-feature={feature}" for feature in features]
-    if args.fake_url:
-        command += ["--fake-url", args.fake_url]
-    if args.keyword:
-        command += ["-k", args.keyword]
-    if markexprs:
-        command += ["-m", " and ".join(f"({expr})" for expr in markexprs)]
-    return RunPlan(run_id, run_dir, command)
+    return RunPlan(run_id, run_dir, command, selection, workers)
+
+
+_COLLECTED = re.compile(r"^(\d+)(?:/\d+)? tests? collected", re.M)
+
+
+def preflight(plan: RunPlan) -> int:
+    """Collect serially with the run's selection before starting anything: a bad -k/-m/--tags or
+    option gets pytest's own one-line explanation (under xdist it surfaces as an internal error),
+    and a selection matching nothing is reported before a JVM starts. Returns the scenario count."""
+    command = [sys.executable, "-m", "pytest", *plan.selection, "--collect-only", "-q",
+               "-p", "no:xdist", "-p", "no:cacheprovider"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    if done.returncode == PYTEST_NO_TESTS:
+        raise UsageError("no scenario matched the paths, -k, -m and --tags given")
+    if done.returncode != PYTEST_OK:
+        errors = [line for line in output.splitlines() if line.startswith(("ERROR", "E ")) or "Error" in line]
+        raise UsageError("pytest refused the selection: " + (" / ".join(errors[-3:]) or output.strip()[-800:]))
+    match = _COLLECTED.search(output)
+    return int(match.group(1)) if match else 0
 
 
 def point_latest(report_dir: Path, run_dir: Path) -> Path:
@@ -163,9 +189,13 @@ def run_pytest(plan: RunPlan) -> int:
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_run(args)
+    count = preflight(plan)
+    if plan.workers != args.workers:
+        print("note: --fake-url shares one fake, so scenarios run one at a time (-n 0)")
     faults = os.environ.get("REFERENCE_FAULTS", "").strip() if args.subject == "reference" else ""
     subject = f"{args.subject} (seeded faults: {faults})" if faults else args.subject
-    print(f"fiskil-harness run {plan.run_id}: target={args.target} subject={subject} workers={args.workers}")
+    print(f"fiskil-harness run {plan.run_id}: {count} scenarios, target={args.target} subject={subject} "
+          f"workers={plan.workers}")
     print(f"reports: {plan.run_dir}", flush=True)
     started = time.monotonic()
     code = run_pytest(plan)

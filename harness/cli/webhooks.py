@@ -7,6 +7,7 @@ command line (shell history, process lists), and never printed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 import time
@@ -18,10 +19,12 @@ from harness.webhooks.checks import (
     CHECK_IDS,
     DEFAULT_BUDGET_S,
     DEFAULT_BURST,
+    DEFAULT_OBSERVE_TIMEOUT_S,
     NOT_OBSERVABLE,
     PASS,
     CheckConfig,
     CheckSetupError,
+    ensure_listening,
     run_checks_sync,
 )
 from harness.webhooks.emitter import send_once_sync
@@ -41,6 +44,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     check.add_argument("--observe", metavar="URL", help='GET URL returning {"message_ids": [...]}, one entry per processing')
     check.add_argument("--timeout", type=float, default=DEFAULT_BUDGET_S, metavar="S",
                        help=f"latency budget per delivery in seconds (default {DEFAULT_BUDGET_S:g}; Fiskil's real timeout is undocumented)")
+    check.add_argument("--observe-timeout", type=float, default=DEFAULT_OBSERVE_TIMEOUT_S, metavar="S",
+                       help=f"timeout of each --observe GET in seconds (default {DEFAULT_OBSERVE_TIMEOUT_S:g}; not graded)")
     check.add_argument("--junitxml", metavar="FILE", help="also write JUnit XML, one testcase per check")
     check.add_argument("--burst", type=int, default=DEFAULT_BURST, metavar="N", help=f"deliveries in the burst check (default {DEFAULT_BURST})")
     check.add_argument("--settle", type=float, default=1.0, metavar="S", help="how long to wait for processing to show on --observe (default 1)")
@@ -101,6 +106,7 @@ def _check(args: argparse.Namespace) -> int:
         budget_s=args.timeout,
         burst=args.burst,
         settle_s=args.settle,
+        observe_timeout_s=args.observe_timeout,
         replay_after_s=args.replay_after,
         only=tuple(args.only or ()),
     )
@@ -109,7 +115,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         results = run_checks_sync(config, progress=lambda r: print(progress_line(r), file=sys.stderr, flush=True))
     except CheckSetupError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(default_redactor(str(exc))) from None
     print(table(results))
     if args.junitxml:
         write_junit(results, args.junitxml)
@@ -132,6 +138,10 @@ def _send(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.timeout <= 0:
         raise UsageError("--timeout must be greater than 0")
+    try:  # pre-flight: a dead endpoint is a set-up problem, not an answer to grade
+        asyncio.run(ensure_listening(url, "--url"))
+    except CheckSetupError as exc:
+        raise UsageError(str(exc)) from None
     envelope = make_envelope(args.event, end_user_id=args.end_user_id, consent_id=args.consent_id)
     signed = prepare(envelope.body(1), secret, args.tamper)
     say = default_redactor
@@ -147,11 +157,13 @@ def _send(args: argparse.Namespace) -> int:
     record = send_once_sync(url, secret, envelope, tamper=args.tamper, timeout_s=args.timeout)
     attempt = record.attempts[0]
     print()
-    answer = str(attempt.status) if attempt.status is not None else f"no answer ({attempt.error_kind}: {attempt.error})"
+    answer = str(attempt.status) if attempt.status is not None else f"no HTTP answer ({attempt.error_kind}: {attempt.error})"
     print(say(f"answer: {answer} in {(time.perf_counter() - started) * 1000:.0f} ms"))
     if attempt.body_excerpt:
         print(say(f"body: {attempt.body_excerpt}"))
     expected_ok = args.tamper == "none"
-    verdict = attempt.ok == expected_ok
-    print(f"expected {'2xx' if expected_ok else 'non-2xx (tampered: ' + args.tamper + ')'}: {'as expected' if verdict else 'NOT as expected'}")
+    # a transport error is no answer at all: never count it as the rejection a tampered delivery expects
+    verdict = attempt.status is not None and attempt.ok == expected_ok
+    print(f"expected {'2xx' if expected_ok else 'non-2xx (tampered: ' + args.tamper + ')'}: {'as expected' if verdict else 'NOT as expected'}"
+          + ("" if attempt.status is not None else " (no HTTP answer)"))
     return 0 if verdict else 1

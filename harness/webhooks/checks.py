@@ -6,8 +6,9 @@ GET returns {"message_ids": [...]} (one entry per processing); without it, every
 expectation includes "processed once" / "not processed" is NOT OBSERVABLE, never PASS.
 
 Honesty notes (see docs/webhooks.md):
-- Fiskil's signature has no timestamp (fiskil-api.md §10, secondary sources), so a replayed request
-  verifies forever; only dedupe on message_id stops it. No replay-window check is pretended.
+- Fiskil's signature has no timestamp (secondary sources: third-party integrators; Fiskil's guide
+  https://docs.fiskil.com/data-api/guides/core-concepts/webhooks was not readable), so a replayed
+  request verifies forever; only dedupe on message_id stops it. No replay-window check is pretended.
 - The kit cannot make a partner's endpoint fail its first attempts, so "retries" is checked as:
   a first-seen delivery carrying delivery_attempt > 1 is accepted and processed once, plus an
   informational self-test of the kit's own retry schedule against a local flaky endpoint.
@@ -40,10 +41,57 @@ NOT_OBSERVABLE: Verdict = "NOT OBSERVABLE"
 #: ASSUMPTION: Fiskil's delivery timeout is undocumented; 2 s is the kit's "ack promptly" budget.
 DEFAULT_BUDGET_S = 2.0
 DEFAULT_BURST = 100
+#: The observe GET gets more time than a delivery: it is the kit's own probe, not graded, and an app
+#: busy with the work a webhook triggered (e.g. calling Fiskil) may answer it slowly.
+DEFAULT_OBSERVE_TIMEOUT_S = 10.0
+#: The pre-flight TCP connect: long enough for a remote host, short enough to fail fast locally.
+PREFLIGHT_TIMEOUT_S = 3.0
 
 
 class CheckSetupError(ValueError):
     """The checks cannot run as configured (bad URL, secret or observe endpoint); says what to fix."""
+
+
+class ObserveError(RuntimeError):
+    """The observe URL did not give a usable answer during a check; the message names the request."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """`Name: text (METHOD URL)`: httpx errors often have an empty text, so never show only the name."""
+    text = str(exc) or repr(exc)
+    where = ""
+    if isinstance(exc, httpx.RequestError):
+        try:
+            where = f" ({exc.request.method} {exc.request.url})"
+        except RuntimeError:  # raised by httpx when the error carries no request
+            pass
+    return f"{type(exc).__name__}: {text}{where}"
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError as exc:
+        raise CheckSetupError(f"{url!r}: {exc}") from None
+    return parsed.hostname or "", port or (443 if parsed.scheme == "https" else 80)
+
+
+async def ensure_listening(url: str, flag: str = "--url", timeout_s: float = PREFLIGHT_TIMEOUT_S) -> None:
+    """Pre-flight: a bare TCP connect (no delivery sent), so a dead endpoint is a set-up error, not 16 failures."""
+    host, port = _host_port(url)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+    except (OSError, asyncio.TimeoutError) as exc:
+        reason = f"no TCP answer within {timeout_s:g} s" if isinstance(exc, asyncio.TimeoutError) else describe_error(exc)
+        raise CheckSetupError(
+            f"nothing is listening at {flag} {url} ({reason}): is your app running on {host}:{port}? "
+            "Start it (with the Fiskil API URL it is configured with reachable) and try again") from None
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
 
 
 @dataclass
@@ -56,6 +104,7 @@ class CheckConfig:
     burst_concurrency: int = 20
     fast_ack_samples: int = 5
     settle_s: float = 1.0          # how long to wait for async processing to show on the observe URL
+    observe_timeout_s: float = DEFAULT_OBSERVE_TIMEOUT_S   # per observe GET (deliveries use 2x budget_s)
     replay_after_s: float = 1.0    # real seconds between a delivery and its replay
     event: str = "banking.transactions.sync.completed"
     scheme: SignatureScheme = DEFAULT_SCHEME
@@ -75,8 +124,8 @@ class CheckConfig:
             decode_secret(self.secret, self.scheme)
         except ValueError as exc:
             raise CheckSetupError(str(exc)) from None
-        if self.budget_s <= 0 or self.burst < 1 or self.settle_s < 0:
-            raise CheckSetupError("need --timeout > 0, --burst >= 1 and a settle time >= 0")
+        if self.budget_s <= 0 or self.burst < 1 or self.settle_s < 0 or self.observe_timeout_s <= 0:
+            raise CheckSetupError("need --timeout > 0, --burst >= 1, a settle time >= 0 and --observe-timeout > 0")
 
 
 @dataclass
@@ -103,34 +152,47 @@ class CheckSpec:
 class Observer:
     """Reads the observe URL: how many times each message_id was processed."""
 
-    def __init__(self, url: str | None, client: httpx.AsyncClient, settle_s: float) -> None:
+    def __init__(self, url: str | None, client: httpx.AsyncClient, settle_s: float,
+                 timeout_s: float = DEFAULT_OBSERVE_TIMEOUT_S) -> None:
         self.url = url
         self._client = client
         self.settle_s = settle_s
+        self.timeout_s = timeout_s
 
     @property
     def available(self) -> bool:
         return self.url is not None
 
     async def message_ids(self) -> list[str]:
+        """One GET of the observe URL; any failure is an ObserveError naming the URL and the likely cause."""
         assert self.url is not None
-        response = await self._client.get(self.url)
-        response.raise_for_status()
-        payload = response.json()
+        try:
+            response = await self._client.get(self.url, timeout=self.timeout_s)
+        except httpx.TimeoutException as exc:
+            raise ObserveError(
+                f"GET {self.url} (observe URL) timed out after {self.timeout_s:g} s ({type(exc).__name__}): "
+                "the app must answer the observe URL quickly; it may be busy, e.g. retrying calls to a "
+                "Fiskil API that is not running (raise --observe-timeout if it is just slow)") from None
+        except httpx.HTTPError as exc:
+            raise ObserveError(f"GET {self.url} (observe URL) failed: {describe_error(exc)}") from None
+        if response.status_code != 200:
+            raise ObserveError(f"GET {self.url} (observe URL) answered {response.status_code}: {response.text[:200]!r}")
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
         ids = payload.get("message_ids") if isinstance(payload, dict) else None
         if not isinstance(ids, list):
-            raise CheckSetupError(f'the observe URL {self.url} must answer GET with {{"message_ids": [...]}}')
+            raise ObserveError(f'GET {self.url} (observe URL) must answer {{"message_ids": [...]}}, '
+                               f"got {response.text[:200]!r}")
         return [str(i) for i in ids]
 
     async def preflight(self) -> None:
         try:
             await self.message_ids()
-        except (httpx.HTTPError, ValueError) as exc:
-            if isinstance(exc, CheckSetupError):
-                raise
-            raise CheckSetupError(
-                f'the observe URL {self.url} did not answer GET with {{"message_ids": [...]}} ({type(exc).__name__}); '
-                "check the URL or leave --observe out") from None
+        except ObserveError as exc:
+            raise CheckSetupError(f'the observe URL must answer GET with {{"message_ids": [...]}}: {exc}; check the '
+                                  "URL (e.g. the reference integration serves GET /webhook-events) or leave --observe out") from None
 
     async def counts(self, ids: list[str], *, expect_each: bool) -> dict[str, int]:
         """Processing counts of `ids` once things settle.
@@ -175,9 +237,14 @@ class CheckContext:
 def _describe(record: DeliveryRecord) -> str:
     parts = []
     for a in record.attempts:
-        outcome = str(a.status) if a.status is not None else a.error_kind or "?"
+        outcome = str(a.status) if a.status is not None else f"no HTTP answer ({a.error or '?'}, {a.error_kind or '?'})"
         parts.append(f"{outcome} in {a.latency_s * 1000:.0f} ms")
     return ", ".join(parts)
+
+
+def _answered(record: DeliveryRecord) -> bool:
+    """Every attempt got an HTTP status: only then can a non-2xx count as a rejection."""
+    return all(a.status is not None for a in record.attempts)
 
 
 def _attempts_evidence(record: DeliveryRecord) -> list[dict[str, Any]]:
@@ -209,6 +276,8 @@ def _rejection(tamper: str) -> Callable[[CheckContext], Awaitable[tuple[Verdict,
         answer = _describe(record)
         if record.delivered:
             return FAIL, f"accepted: {answer}", evidence
+        if not _answered(record):  # refused/reset/timed out: the endpoint decided nothing
+            return FAIL, f"{answer}: a rejection must be an HTTP non-2xx answer", evidence
         if not ctx.observer.available:
             return NOT_OBSERVABLE, f"rejected ({answer}); whether it was processed anyway needs --observe", evidence
         count = (await ctx.observer.counts([record.message_id], expect_each=False))[record.message_id]
@@ -361,11 +430,14 @@ async def run_checks(config: CheckConfig, progress: Callable[[CheckResult], None
     if unknown:
         raise CheckSetupError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECK_IDS)}")
     selected = [c for c in CHECKS if not config.only or c.id in config.only]
-    async with httpx.AsyncClient(timeout=max(2.0, config.budget_s)) as observe_client, Emitter(
+    await ensure_listening(config.url, "--url")
+    if config.observe_url:
+        await ensure_listening(config.observe_url, "--observe")
+    async with httpx.AsyncClient(timeout=config.observe_timeout_s) as observe_client, Emitter(
         config.url, config.secret, scheme=config.scheme, timeout_s=config.budget_s * 2,
         concurrency=config.burst_concurrency, policy=RetryPolicy(max_attempts=1),
     ) as emitter:
-        observer = Observer(config.observe_url, observe_client, config.settle_s)
+        observer = Observer(config.observe_url, observe_client, config.settle_s, config.observe_timeout_s)
         if observer.available:
             await observer.preflight()
         ctx = CheckContext(config, emitter, observer, asyncio.Semaphore(config.burst_concurrency))
@@ -377,7 +449,7 @@ async def run_checks(config: CheckConfig, progress: Callable[[CheckResult], None
             except CheckSetupError:
                 raise
             except Exception as exc:  # a check that crashes is a failed check, with the reason
-                verdict, observed, evidence = FAIL, f"check error: {type(exc).__name__}: {exc}", {}
+                verdict, observed, evidence = FAIL, f"check error: {describe_error(exc)}", {}
             result = CheckResult(spec.id, spec.title, spec.expectation, spec.required, verdict, observed,
                                  evidence, time.perf_counter() - started)
             results.append(result)

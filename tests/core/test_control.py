@@ -158,3 +158,22 @@ def test_config_defaults_from_environment(monkeypatch):
     monkeypatch.delenv("FISKIL_CLIENT_ID")
     monkeypatch.delenv("FISKIL_CLIENT_SECRET")
     assert CoreConfig().client_id == "harness-client-id"
+
+
+def test_webhook_deliveries_404_without_a_dispatcher(client, control):
+    """A bare core delivers nothing itself: a clear Fiskil-shaped 404, not an empty log."""
+    response = client.get("/__harness/webhook-deliveries")
+    assert response.status_code == 404
+    assert response.json()["name"] == "webhook_log_unavailable" and "FakeStack" in response.json()["message"]
+    with pytest.raises(ControlError, match="404"):
+        control.webhook_deliveries()
+
+
+def test_webhook_deliveries_come_from_the_provider(core, control):
+    log = {"deliveries": [{"message_id": "m-1", "event": "consent.received", "delivered": True,
+                           "attempts": [{"attempt": 1, "status": 200, "latency_ms": 3.0, "error": None}]}],
+           "pending": 0, "skipped": 0, "errors": []}
+    core.webhook_log = lambda: log
+    assert control.webhook_deliveries() == log
+    core.reset()
+    assert core.webhook_log is not None  # a hook, like on_event: reset keeps it

@@ -67,7 +67,8 @@ def running_fake() -> Iterator[RunningFake]:
 @contextlib.contextmanager
 def _fake_process(extra_args: list[str], env: dict[str, str]) -> Iterator[RunningFake]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "fake", "--seed", "5", "--port", str(free_port()), *extra_args],
+        [sys.executable, "-m", "harness", "fake", "--seed", "5",
+         *(extra_args if "--port" in extra_args else ["--port", str(free_port()), *extra_args])],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -115,6 +116,19 @@ def test_serves_then_stops_cleanly_on_a_signal_leaving_no_jvm(running_fake: Runn
     assert "stopped" in rest
     assert wait_until_gone(jvms[0], 5)
     assert "do-not-print-me-42" not in running_fake.text + rest
+
+
+@pytest.mark.jvm
+def test_the_fake_restarts_on_the_same_port_right_after_a_stop() -> None:
+    """Connections of the stopped fake linger in TIME_WAIT; they must not block a restart (scripts, CI)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    port = free_port()
+    with _fake_process(["--port", str(port)], env) as first, httpx.Client(timeout=5) as keep_alive:
+        keep_alive.get(f"{first.base_url()}/__harness/info").raise_for_status()
+        first.proc.send_signal(signal.SIGINT)  # the fake closes the open connection: TIME_WAIT on its port
+        first.proc.communicate(timeout=30)
+    with _fake_process(["--port", str(port)], env) as second:
+        assert httpx.get(f"{second.base_url()}/__harness/info", timeout=5).status_code == 200
 
 
 @pytest.mark.jvm

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import UsageError
-from harness.cli.run import parse_workers, plan_run, point_latest, split_paths, tags_to_markexpr
+from harness.cli.run import parse_workers, plan_run, point_latest, preflight, split_paths, tags_to_markexpr
 from harness.redaction import default_redactor
 from harness.reports.results import ScenarioResult
 from harness.reports.summary import render_markdown, render_terminal, summarise
@@ -73,6 +73,18 @@ def test_latest_points_at_the_run(tmp_path: Path) -> None:
     run_dir.mkdir()
     latest = point_latest(tmp_path, run_dir)
     assert latest.resolve() == run_dir.resolve()
+
+
+def test_preflight_turns_a_bad_selection_into_a_usage_error_naming_it(tmp_path: Path) -> None:
+    plan = plan_run(_args(report_dir=str(tmp_path), markexpr="netwrok"), run_id="r1")
+    with pytest.raises(UsageError, match="netwrok"):
+        preflight(plan)
+    assert not (tmp_path / "r1").exists(), "a rejected run must not leave a report folder behind"
+
+
+def test_a_shared_fake_runs_serially(tmp_path: Path) -> None:
+    plan = plan_run(_args(report_dir=str(tmp_path), fake_url="http://127.0.0.1:8080"), run_id="r1")
+    assert plan.workers == "0" and "-p no:xdist" in " ".join(plan.command)
 
 
 def test_feature_files_and_folders_become_feature_filters_on_the_test_modules() -> None:

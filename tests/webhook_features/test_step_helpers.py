@@ -112,3 +112,30 @@ def test_the_subjects_default_webhook_secret_is_always_valid_base64():
     """Fiskil's scheme keys the HMAC with base64-decode(secret): a URL-safe token would often not decode."""
     for _ in range(200):
         assert decode_secret(SubjectConfig("http://127.0.0.1:1", "cid", "cs").webhook_secret)
+
+
+def _logged(message_id: str, *attempts: tuple[int | None, float, str | None]) -> dict:
+    return {"message_id": message_id, "event": "consent.received",
+            "delivered": any(s is not None and 200 <= s < 300 for s, _, _ in attempts),
+            "attempts": [{"attempt": n, "status": s, "latency_ms": ms, "error": e}
+                         for n, (s, ms, e) in enumerate(attempts, start=1)]}
+
+
+def test_delivery_log_filters_to_the_scenarios_messages_and_describes_attempts():
+    """The same reader serves the in-process dispatcher and an attached fake's control API."""
+    log = {"deliveries": [_logged("m-1", (503, 12.0, "status"), (200, 30.0, None)), _logged("other", (200, 1.0, None))],
+           "pending": 0, "skipped": 0, "errors": []}
+    reader = steps.FiskilDeliveryLog(lambda: log)
+    assert list(reader.deliveries(["m-1"])) == ["m-1"] and len(reader.deliveries()) == 2
+    assert steps.describe_logged(log["deliveries"][0]) == "consent.received m-1 -> #1:503 0.012s #2:200 0.030s"
+    assert steps.describe_logged(_logged("m-2", (None, 2000.0, "timeout (ReadTimeout)"))).endswith(
+        "#1:timeout (ReadTimeout) 2.000s")
+    assert steps.attempt_ok({"status": 204}) and not steps.attempt_ok({"status": None})
+
+
+def test_delivery_log_waits_for_pending_deliveries_and_gives_up_in_time():
+    pending = iter([2, 1, 0])
+    reader = steps.FiskilDeliveryLog(lambda: {"deliveries": [], "pending": next(pending, 0)})
+    assert reader.wait_idle(2.0)
+    busy = steps.FiskilDeliveryLog(lambda: {"deliveries": [], "pending": 1})
+    assert not busy.wait_idle(0.1)

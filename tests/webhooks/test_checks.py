@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from harness.webhooks.checks import (
     CHECK_IDS,
@@ -11,10 +19,11 @@ from harness.webhooks.checks import (
     PASS,
     CheckConfig,
     CheckSetupError,
+    describe_error,
     overall_ok,
     run_checks_sync,
 )
-from harness.webhooks.receivers import RECEIVERS, serve
+from harness.webhooks.receivers import RECEIVERS, FlakyReceiver, serve
 
 SECRET = "c2VjcmV0LWtleS1mb3ItdGVzdHM="
 REJECTIONS = {c for c in CHECK_IDS if c.startswith("reject-")}
@@ -77,7 +86,8 @@ def test_no_dedupe_fails_duplicate_and_replay():
 
 
 def test_slow_receiver_fails_fast_ack():
-    results, _ = run_against("slow", delay_s=0.3, budget_s=0.15, only=("fast-ack", "reject-missing-signature"))
+    # answers after 0.25 s: over the 0.2 s budget, within the emitter's 0.4 s wait, so the 401 is a real answer
+    results, _ = run_against("slow", delay_s=0.25, budget_s=0.2, only=("fast-ack", "reject-missing-signature"))
     assert {r.id: r.verdict for r in results} == {"fast-ack": FAIL, "reject-missing-signature": PASS}
 
 
@@ -118,3 +128,76 @@ def test_bad_configuration_is_refused_before_sending(url, secret, message):
 
 def test_config_repr_hides_the_secret():
     assert SECRET not in repr(CheckConfig("http://127.0.0.1:1/", SECRET))
+
+
+def closed_port_url() -> str:
+    """A localhost URL nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/webhook"
+
+
+def test_unreachable_endpoint_is_a_setup_error_before_any_check():
+    seen = []
+    with pytest.raises(CheckSetupError, match=r"nothing is listening at --url .*is your app running on 127\.0\.0\.1:"):
+        run_checks_sync(CheckConfig(closed_port_url(), SECRET), progress=seen.append)
+    assert seen == []
+
+
+def test_unreachable_observe_url_is_a_setup_error():
+    app, _ = RECEIVERS["good"](SECRET)
+    with serve(app) as served:
+        dead = closed_port_url()
+        with pytest.raises(CheckSetupError, match=f"--observe {dead}"):
+            run_checks_sync(CheckConfig(served.webhook_url, SECRET, dead, only=("valid-ack",)))
+
+
+def test_transport_error_is_never_a_rejection():
+    with FlakyReceiver(fail_first=1000, mode="reset") as flaky:
+        results = run_checks_sync(CheckConfig(flaky.url, SECRET, budget_s=0.5,
+                                              only=("reject-forged-signature", "reject-hex-digest")))
+    for result in results:
+        assert result.verdict == FAIL, result
+        assert "no HTTP answer" in result.observed and "rejected" not in result.observed
+
+
+def slow_observe_app(delay_s: float, fast_calls: int) -> Starlette:
+    """Rejects every delivery; its observe GET answers `fast_calls` times, then hangs `delay_s`."""
+    calls = 0
+
+    async def webhook(request: Request) -> Response:
+        return JSONResponse({"error": "bad signature"}, status_code=401)
+
+    async def observe(request: Request) -> Response:
+        nonlocal calls
+        calls += 1
+        if calls > fast_calls:
+            await asyncio.sleep(delay_s)
+        return JSONResponse({"message_ids": []})
+
+    return Starlette(routes=[Route("/webhook", webhook, methods=["POST"]), Route("/observe", observe, methods=["GET"])])
+
+
+def test_observe_timeout_during_a_check_names_the_url_and_the_cause():
+    with serve(slow_observe_app(delay_s=0.6, fast_calls=1)) as served:
+        results = run_checks_sync(config(served, observe_timeout_s=0.2, only=("reject-forged-signature",)))
+    (result,) = results
+    assert result.verdict == FAIL
+    assert result.observed.startswith("check error: ObserveError: ")
+    assert served.observe_url in result.observed and "timed out after 0.2 s" in result.observed
+    assert "ReadTimeout" in result.observed and "Fiskil API" in result.observed
+
+
+def test_slow_observe_url_at_the_start_is_a_setup_error_naming_it():
+    with serve(slow_observe_app(delay_s=0.6, fast_calls=0)) as served:
+        with pytest.raises(CheckSetupError, match="timed out after 0.2 s") as caught:
+            run_checks_sync(config(served, observe_timeout_s=0.2, only=("valid-ack",)))
+    assert served.observe_url in str(caught.value)
+
+
+def test_describe_error_keeps_the_text_and_the_request():
+    request = httpx.Request("GET", "http://127.0.0.1:9/observe")
+    assert describe_error(httpx.ReadTimeout("", request=request)) == \
+        "ReadTimeout: ReadTimeout('') (GET http://127.0.0.1:9/observe)"
+    assert describe_error(ValueError("boom")) == "ValueError: boom"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import xml.etree.ElementTree as ET
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from harness.cli import main
-from harness.webhooks.receivers import RECEIVERS, serve
+from harness.webhooks.receivers import RECEIVERS, FlakyReceiver, serve
 
 SECRET = "c2VjcmV0LWtleS1mb3ItdGVzdHM="
 FAST = ["--burst", "10", "--settle", "0.05", "--replay-after", "0.01", "--timeout", "0.5"]
@@ -121,3 +127,57 @@ def test_send_unknown_event_exits_2(secret_env, capsys):
     assert main(["webhooks", "send", "--url", "http://127.0.0.1:1/", "--secret-env", secret_env,
                  "--event", "consent.granted"]) == 2
     assert "known events" in capsys.readouterr().err
+
+
+def closed_port_url() -> str:
+    """A localhost URL nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/x"
+
+
+def test_check_against_a_closed_port_exits_2_before_any_check(secret_env, capsys):
+    url = closed_port_url()
+    assert main(["webhooks", "check", "--url", url, "--secret-env", secret_env, *FAST]) == 2
+    out, err = capsys.readouterr()
+    assert f"nothing is listening at --url {url}" in err and "is your app running on 127.0.0.1:" in err
+    assert "reject-" not in out + err and "rejected" not in out + err
+    assert_secret_absent(out, err)
+
+
+def test_check_with_a_dead_observe_url_exits_2(good, secret_env, capsys):
+    dead = closed_port_url()
+    assert main(["webhooks", "check", "--url", good.webhook_url, "--secret-env", secret_env,
+                 "--observe", dead, *FAST]) == 2
+    assert f"--observe {dead}" in capsys.readouterr().err
+
+
+def test_send_to_a_closed_port_exits_2(secret_env, capsys):
+    url = closed_port_url()
+    assert main(["webhooks", "send", "--url", url, "--secret-env", secret_env,
+                 "--event", "consent.received", "--tamper", "forged-signature"]) == 2
+    out, err = capsys.readouterr()
+    assert "is your app running on" in err and "as expected" not in out
+
+
+def test_send_tampered_without_an_http_answer_is_not_as_expected(secret_env, capsys):
+    with FlakyReceiver(fail_first=1000, mode="reset") as flaky:
+        assert main(["webhooks", "send", "--url", flaky.url, "--secret-env", secret_env,
+                     "--event", "consent.received", "--tamper", "forged-signature"]) == 1
+    out = capsys.readouterr().out
+    assert "no HTTP answer" in out and "NOT as expected" in out
+
+
+def test_slow_observe_url_exits_2_naming_it_and_the_timeout(secret_env, capsys):
+    async def observe(request: Request) -> Response:
+        await asyncio.sleep(0.6)
+        return JSONResponse({"message_ids": []})
+
+    app = Starlette(routes=[Route("/webhook", lambda request: Response(status_code=401), methods=["POST"]),
+                            Route("/observe", observe, methods=["GET"])])
+    with serve(app) as served:
+        assert main(["webhooks", "check", "--url", served.webhook_url, "--secret-env", secret_env,
+                     "--observe", served.observe_url, "--observe-timeout", "0.2", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert f"GET {served.observe_url}" in err and "timed out after 0.2 s" in err and "ReadTimeout" in err

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from fakes import webhook_dispatch
 from fakes.webhook_dispatch import WebhookDispatcher
 from harness.webhooks.receivers import FlakyReceiver, good_receiver, serve
 
@@ -123,3 +124,31 @@ def test_with_the_real_core():
     [delivery] = dispatcher.records
     assert delivery.delivered and delivery.message_id == record["message_id"]
     assert state.processed_ids() == [record["message_id"]]
+
+
+def test_log_is_the_console_style_json_without_url_or_secret():
+    """GET /__harness/webhook-deliveries serves this: attempts, status, latency; never where or how it signs."""
+    core = FakeCore()
+    with FlakyReceiver(fail_first=1, mode="500") as flaky, WebhookDispatcher(core, time_scale=0.0002) as dispatcher:
+        core.webhook_target = Target(flaky.url + "?token=query-secret", SECRET)
+        core.fire(message_id="m-log")
+        assert dispatcher.wait_idle(5)
+        log = dispatcher.log()
+    assert log["pending"] == 0 and log["skipped"] == 0 and log["errors"] == []
+    [delivery] = log["deliveries"]
+    assert delivery["message_id"] == "m-log" and delivery["event"] == "consent.received" and delivery["delivered"]
+    assert [(a["attempt"], a["status"], a["error"]) for a in delivery["attempts"]] == [(1, 503, "status"), (2, 200, None)]
+    assert all(isinstance(a["latency_ms"], float) for a in delivery["attempts"])
+    text = json.dumps(log)
+    assert SECRET not in text and "query-secret" not in text and "127.0.0.1" not in text
+
+
+def test_log_counts_pending_deliveries_and_keeps_a_bounded_history():
+    core = FakeCore()
+    with FlakyReceiver(fail_first=1, mode="timeout", hang_s=0.5) as slow, \
+            WebhookDispatcher(core, time_scale=0.0002) as dispatcher:
+        core.webhook_target = Target(slow.url, SECRET)
+        core.fire()
+        assert dispatcher.log()["pending"] == 1
+        assert dispatcher.wait_idle(5) and dispatcher.log()["pending"] == 0
+    assert dispatcher._records.maxlen == webhook_dispatch.MAX_RECORDS
