@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -71,7 +73,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # A terminated run (CI cancelling a job) tears down like Ctrl-C: fixtures reap JVMs and servers.
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         options = resolve_options(
             target=config.getoption("target"),

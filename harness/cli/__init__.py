@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fiskil-harness",
         description="Test harness and contract-testing kit for Fiskil integrations.",
     )
+    from harness import __version__
+
+    parser.add_argument("--version", action="version", version=f"fiskil-harness {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
         try:

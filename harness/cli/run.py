@@ -13,6 +13,7 @@ import argparse
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -23,8 +24,8 @@ from harness.cli import UsageError
 from harness.reports.allure import render_html
 from harness.reports.results import load_results
 from harness.reports.summary import render_markdown, render_terminal, summarise
-from harness.subjects import SubjectSpecError, check_subject_spec
-from harness.target import DEFAULT_SANDBOX_URL, OptionsError, resolve_options
+from harness.subjects import SubjectSpecError, check_subject_spec, subject_form
+from harness.target import SANDBOX_END_USER_ENV, DEFAULT_SANDBOX_URL, OptionsError, resolve_options, unreachable_reason
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PATHS = [str(PROJECT_ROOT / "features")]
@@ -161,6 +162,19 @@ def preflight(plan: RunPlan) -> int:
     return int(match.group(1)) if match else 0
 
 
+def check_reachable(args: argparse.Namespace) -> None:
+    """The remote parts a run depends on must answer before any scenario starts."""
+    remote = [("the adapter of --subject", args.subject)] if subject_form(args.subject) == "http" else []
+    if args.fake_url:
+        remote.append(("the fake of --fake-url", args.fake_url))
+    if args.target == "sandbox":
+        remote.append(("the Fiskil API of --sandbox-url", args.sandbox_url))
+    for what, url in remote:
+        reason = unreachable_reason(url)
+        if reason:
+            raise UsageError(f"cannot reach {what} at {url} ({reason}); is it running and reachable from here?")
+
+
 def point_latest(report_dir: Path, run_dir: Path) -> Path:
     """`<report-dir>/latest` → this run (a relative symlink, or a text file where links are refused)."""
     latest = report_dir / "latest"
@@ -180,16 +194,30 @@ def run_pytest(plan: RunPlan) -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1", FISKIL_HARNESS_RUN_ID=plan.run_id)
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(plan.command, stdout=log, stderr=None, env=env)
+
+        def stop_child(signum: int, frame: object) -> None:
+            # SIGTERM (CI cancelling the job) reaches only us: pass it on as an interrupt, so pytest
+            # tears its fixtures down (JVMs, servers, temp dirs) as it does on Ctrl-C.
+            process.send_signal(signal.SIGINT)
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, stop_child)
         try:
             return process.wait()
         except KeyboardInterrupt:
-            process.wait(timeout=30)  # the child got the same SIGINT; let it reap its workers
+            process.wait(timeout=60)  # Ctrl-C reached the child too; let it reap its workers
             raise
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def run(args: argparse.Namespace) -> int:
     plan = plan_run(args)
+    check_reachable(args)
     count = preflight(plan)
+    if args.target == "sandbox" and not os.environ.get(SANDBOX_END_USER_ENV):
+        print(f"note: {SANDBOX_END_USER_ENV} is not set, so the scenarios that need a consented end user "
+              "will be skipped (completing a real Link flow needs a person)")
     if plan.workers != args.workers:
         print("note: --fake-url shares one fake, so scenarios run one at a time (-n 0)")
     faults = os.environ.get("REFERENCE_FAULTS", "").strip() if args.subject == "reference" else ""

@@ -22,7 +22,6 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "reports" / "screenshots"
 
 if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip(
@@ -84,12 +83,11 @@ def _step(driver) -> str:
     return driver.find_element(By.TAG_NAME, "main").get_attribute("data-step")
 
 
-def test_a_person_links_the_sandbox_bank(core_url: str, browser) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_a_person_links_the_sandbox_bank(core_url: str, browser, tmp_path: Path) -> None:
     browser.get(_auth_url(core_url, "person@example.com"))
     assert _step(browser) == "institution"
     browser.find_element(By.CSS_SELECTOR, 'input[name="institution_id"][value="88888"]').click()
-    browser.save_screenshot(str(SCREENSHOTS / "link-1-institution.png"))
+    assert browser.save_screenshot(str(tmp_path / "link-1-institution.png")), "the page should render"
     _submit(browser, "institution")
 
     assert _step(browser) == "login"
@@ -107,7 +105,7 @@ def test_a_person_links_the_sandbox_bank(core_url: str, browser) -> None:
 
     assert _step(browser) == "confirm"
     assert "transactions" in browser.find_element(By.CSS_SELECTOR, "ul.perms").text
-    browser.save_screenshot(str(SCREENSHOTS / "link-2-confirm.png"))
+    assert browser.save_screenshot(str(tmp_path / "link-2-confirm.png")), "the page should render"
     _submit(browser, "confirm")
 
     landed = urlsplit(browser.current_url)

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from harness.cli import UsageError
-from harness.cli.run import parse_workers, plan_run, point_latest, preflight, split_paths, tags_to_markexpr
+from harness.cli.run import (
+    check_reachable,
+    parse_workers,
+    plan_run,
+    point_latest,
+    preflight,
+    split_paths,
+    tags_to_markexpr,
+)
 from harness.redaction import default_redactor
 from harness.reports.results import ScenarioResult
 from harness.reports.summary import render_markdown, render_terminal, summarise
@@ -122,3 +130,19 @@ def pytester_root_run():
         return [line for line in result.stdout.splitlines() if "::" in line]
 
     return collect
+
+
+def test_an_adapter_or_fake_that_is_not_running_is_a_usage_error_before_the_run() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(UsageError, match=f"adapter of --subject at http://127.0.0.1:{closed}"):
+        check_reachable(_args(subject=f"http://127.0.0.1:{closed}"))
+    with pytest.raises(UsageError, match="fake of --fake-url"):
+        check_reachable(_args(fake_url=f"http://127.0.0.1:{closed}"))
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        check_reachable(_args(subject=f"http://127.0.0.1:{listening.getsockname()[1]}"))  # no error
