@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import collections
 import ctypes
+import os
 import re
 import shutil
 import signal
@@ -78,6 +79,21 @@ def _pdeathsig_preexec():
         prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
     return set_pdeathsig
+
+
+ROOT_DIR_PREFIX = "fiskil-wiremock-"
+
+
+def sweep_orphaned_root_dirs(tmp: Path | None = None) -> list[Path]:
+    """Remove root dirs left by runs that were killed (SIGKILL leaves no chance to clean up): each
+    dir's name carries the pid that made it, and a dir whose pid is gone is nobody's."""
+    removed = []
+    for path in (tmp or Path(tempfile.gettempdir())).glob(f"{ROOT_DIR_PREFIX}*"):
+        owner = path.name[len(ROOT_DIR_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 class WireMockProcess:
@@ -188,7 +204,8 @@ class WireMockProcess:
 
     def _launch(self) -> None:
         if self._root_dir is None:
-            self._own_root_dir = Path(tempfile.mkdtemp(prefix="fiskil-wiremock-"))
+            sweep_orphaned_root_dirs()
+            self._own_root_dir = Path(tempfile.mkdtemp(prefix=f"{ROOT_DIR_PREFIX}{os.getpid()}-"))
         root_dir = self._root_dir or self._own_root_dir
         assert root_dir is not None
         command = self._command(root_dir)

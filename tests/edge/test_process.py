@@ -129,3 +129,17 @@ def test_jvm_dies_with_a_sigkilled_parent() -> None:
             owner.wait(timeout=10)
         if owner.stdout:
             owner.stdout.close()
+
+
+def test_root_dirs_of_killed_runs_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    from fakes.wiremock.process import ROOT_DIR_PREFIX, sweep_orphaned_root_dirs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f"{ROOT_DIR_PREFIX}{dead.pid}-abc"
+    alive = tmp_path / f"{ROOT_DIR_PREFIX}{os.getpid()}-def"
+    unrelated = tmp_path / f"{ROOT_DIR_PREFIX}legacy"
+    for path in (orphan, alive, unrelated):
+        (path / "mappings").mkdir(parents=True)
+    assert sweep_orphaned_root_dirs(tmp_path) == [orphan]
+    assert alive.exists() and unrelated.exists() and not orphan.exists()
