@@ -4,7 +4,7 @@ Steps use it to read what the target holds (to compare with what the subject sto
 sandbox target, to tidy up end users a run created. Every request carries `X-Harness-Probe: 1`, so
 traffic assertions can tell the kit's reads from the subject's requests in the edge journal.
 
-Fiskil facts used here (fiskil-api.md):
+Fiskil facts used here (docs/sources.md):
 - token: POST /v1/token with JSON client_id/client_secret → {"token", "expires_in"}
   (https://docs.fiskil.com/data-api/guides/getting-started/authentication)
 - end users: POST /v1/end-users → {"end_user_id"}; GET/DELETE /v1/end-users/{id}

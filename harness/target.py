@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-#: Where the real Fiskil API lives (fiskil-api.md §1, https://docs.fiskil.com/data-api/api-reference/authentication).
+#: Where the real Fiskil API lives (docs/sources.md §1, https://docs.fiskil.com/data-api/api-reference/authentication).
 DEFAULT_SANDBOX_URL = "https://api.fiskil.com"
 CLIENT_ID_ENV = "FISKIL_CLIENT_ID"
 CLIENT_SECRET_ENV = "FISKIL_CLIENT_SECRET"

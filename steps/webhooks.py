@@ -5,7 +5,7 @@ Every scenario asserts on two things: what the subject's endpoint answered (the 
 DeliveryRecords, or the fake's delivery log: status and latency) and what it did with the delivery
 (`subject.processed_webhooks()`, one message_id per processing, and its stored state).
 
-Fiskil facts used (SECONDARY sources, docs/webhooks.md and fiskil-api.md §10): the signature header
+Fiskil facts used (SECONDARY sources, docs/webhooks.md and docs/sources.md §10): the signature header
 and scheme, the envelope, retries with the same message_id for up to 5 attempts. Fiskil's advice to
 ack fast, dedupe on message_id and verify signatures is primary
 (https://docs.fiskil.com/data-api/guides/resources/best-practices).

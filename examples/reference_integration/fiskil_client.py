@@ -1,6 +1,6 @@
 """The integration's Fiskil API client: token cache, 401 renewal, retries, pagination, safe logs.
 
-Contract: /work/shared/fiskil-api.md. Token: POST /v1/token with client_id/client_secret in a JSON
+Contract: docs/sources.md. Token: POST /v1/token with client_id/client_secret in a JSON
 body, `Authorization: Bearer <token>` on every other call, no refresh tokens
 (https://docs.fiskil.com/data-api/api-reference/authentication). Lists are cursor-paginated with
 `page[size]` and `links.next` given as a full URI (https://docs.fiskil.com/data-api/api-reference/pagination).

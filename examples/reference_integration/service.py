@@ -1,6 +1,6 @@
 """ReferenceIntegration: sign-up, Link, landing, sync and read-back, as a real product would do them.
 
-Flow (fiskil-api.md §5–§9): POST /v1/end-users, POST /v1/auth/session with our own redirect and
+Flow (docs/sources.md §5–§9): POST /v1/end-users, POST /v1/auth/session with our own redirect and
 cancel URIs, the browser lands back on one of them, then GET /v1/consent and the banking data.
 """
 
@@ -47,7 +47,7 @@ SYNC_FAILED_CODE = "SYNC_FAILED"
 SYNC_FAILED_MESSAGE = ("We could not refresh your bank data just now. Your existing data is safe and "
                        "we will try again shortly.")
 
-#: The banking lists we keep: (table, path, root key). Paths per fiskil-api.md §9.1.
+#: The banking lists we keep: (table, path, root key). Paths per docs/sources.md §9.1.
 DATA_LISTS = (
     ("accounts", "/v1/banking/accounts", "accounts"),
     ("balances", "/v1/banking/balances", "balances"),
@@ -114,7 +114,7 @@ class ReferenceIntegration:
         """POST /v1/auth/session with our own redirect and cancel URIs; returns auth_url.
 
         A random `state` in the path ties the landing back to the end user without trusting
-        whatever Fiskil appends (success parameters are undocumented, fiskil-api.md §6)."""
+        whatever Fiskil appends (success parameters are undocumented, docs/sources.md §6)."""
         state = secrets.token_urlsafe(16)
         body: dict[str, str] = {
             "end_user_id": end_user_id,

@@ -3,7 +3,7 @@
 Fiskil's best practices (https://docs.fiskil.com/data-api/guides/resources/best-practices): validate
 signatures before processing, return 2xx promptly, process asynchronously, use `message_id` for
 idempotency, log failed processing. The signature scheme lives in `harness.webhooks.signing`
-(secondary sources, fiskil-api.md §10: Base64(HMAC-SHA256(Base64-decoded secret, raw body))).
+(secondary sources, docs/sources.md §10: Base64(HMAC-SHA256(Base64-decoded secret, raw body))).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The /v1 routes: token, end users, auth sessions, consents, institutions and banking data.
 
 Every route runs through `serve()`: version header, bearer token, rate limit, the handler, the
-route's error shape, then the on_response observers. Facts cite /work/shared/fiskil-api.md sources.
+route's error shape, then the on_response observers. Facts cite docs/sources.md sources.
 """
 
 from __future__ import annotations
@@ -320,7 +320,7 @@ def list_consents(core: Core, call: Call) -> Response:
 
 
 def revoke_consent(core: Core, call: Call) -> Response:
-    # 204 even for unknown ids (secondary source, fiskil-api.md §3)
+    # 204 even for unknown ids (secondary source, docs/sources.md §3)
     consent = core.state.consents.get(call.params["arrangement_id"])
     if consent is not None:
         core.end_consent(consent, A.TERMINATION_REASON_REVOKED)

@@ -2,7 +2,7 @@
 
 Each constant says what is unknown and why we chose this value. docs/fake.md lists them all; a
 drift check against the real sandbox is how one gets confirmed or corrected. Sources: the keys in
-/work/shared/fiskil-api.md §0 (URLs such as https://docs.fiskil.com/data-api/api-reference/errors).
+docs/sources.md §0 (URLs such as https://docs.fiskil.com/data-api/api-reference/errors).
 """
 
 from __future__ import annotations

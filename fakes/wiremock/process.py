@@ -2,7 +2,7 @@
 
 We launch the jar ourselves rather than through the PyPI `wiremock` package: that launcher gives up
 after ~2.5 s, fails under parallel starts, leaves failed JVMs running, never drains the JVM's pipe
-and cannot pass flags (see /work/shared/tooling-notes.md "WireMock").
+and cannot pass flags (all measured with WireMock 3.13.2 on this project's kind of machine).
 
 Reaping is layered so no run leaves a JVM behind:
 - the context manager stops the JVM on normal exit, on exceptions and on KeyboardInterrupt;

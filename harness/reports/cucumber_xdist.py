@@ -3,7 +3,7 @@
 pytest-bdd 9.0.1 keeps each report's scenario context in a per-process registry keyed by the
 report object (`reporting.test_report_context_registry`). Under xdist the controller receives a
 *copy* of the worker's report, finds nothing in its registry and writes `[]` to cucumber.json (and
-the gherkin terminal reporter stays silent). The fix (tooling-notes, "Regression in 9.0.1 under
+the gherkin terminal reporter stays silent). The fix (a regression of pytest-bdd 9.0.1 under
 xdist"): on the worker, copy the context onto the report as a plain serialisable attribute; on the
 controller, put it back into the registry before pytest-bdd's own reporters read it.
 """

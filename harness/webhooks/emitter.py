@@ -1,6 +1,6 @@
 """The kit's stand-in for Fiskil's webhook sender: signed POSTs, retries on a compressed clock, records.
 
-Fiskil facts used (SECONDARY sources, fiskil-api.md §10 [S-DIGEST] [S-WHLIB]): a delivery that gets a
+Fiskil facts used (SECONDARY sources, docs/sources.md §10 [S-DIGEST] [S-WHLIB]): a delivery that gets a
 non-2xx answer or cannot reach the endpoint is retried, up to 5 attempts, with 1–10 minute backoff,
 then discarded. The exact schedule, the per-attempt timeout and how 3xx is treated are NOT documented:
 they are the named assumptions in `RetryPolicy` and `Emitter` below. message_id staying the same
@@ -20,7 +20,7 @@ from harness.webhooks.envelope import Envelope
 from harness.webhooks.signing import DEFAULT_SCHEME, SignatureScheme, decode_secret
 from harness.webhooks.tamper import prepare
 
-#: ASSUMPTION: Fiskil's per-attempt timeout is unknown (fiskil-api.md §10 "Not found anywhere").
+#: ASSUMPTION: Fiskil's per-attempt timeout is unknown (docs/sources.md §10 "Not found anywhere").
 DEFAULT_ATTEMPT_TIMEOUT_S = 5.0
 BODY_EXCERPT_CHARS = 200
 

@@ -1,6 +1,6 @@
 """The delivery envelope: what a Fiskil webhook POST body looks like, built from a core event record.
 
-Shape from SECONDARY sources (fiskil-api.md §10 [S-DIGEST], agreed by [S-WHLIB] fixtures):
+Shape from SECONDARY sources (docs/sources.md §10 [S-DIGEST], agreed by [S-WHLIB] fixtures):
     {"delivery_attempt": 1..5, "publish_time": RFC3339, "message_id": "...",
      "data": {"event", "end_user_id", "client_id", "institution_id", "consent_id", "account_ids"?, "payee_ids"?}}
 Bodies are compact JSON (no whitespace): the guide's OpenSSL example reportedly strips newlines and

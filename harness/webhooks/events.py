@@ -3,7 +3,7 @@
 Primary: listed on Fiskil's webhooks guide https://docs.fiskil.com/guide/api/webhooks (the stored list is
 truncated after "banking."; the banking names below it come from the same list) or named in the income
 guide https://docs.fiskil.com/data-api/guides/data-domains/income.
-Secondary: third-party integrators only (fiskil-api.md §10 [S-DIGEST] [S-WHLIB]); "unverified" ones
+Secondary: third-party integrators only (docs/sources.md §10 [S-DIGEST] [S-WHLIB]); "unverified" ones
 were seen in one integrator's code and nowhere in Fiskil's docs.
 Which events carry `account_ids` / `payee_ids` is also secondary ([S-DIGEST], payload-fields section).
 """

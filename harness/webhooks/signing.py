@@ -2,7 +2,7 @@
 
 Fiskil's primary webhook guide (https://docs.fiskil.com/data-api/guides/core-concepts/webhooks) was not
 readable when this was written; the scheme below comes from SECONDARY sources (four independent
-integrators' verifiers and an integration rule book, fiskil-api.md §10 [S-WHLIB] [S-DIGEST]):
+integrators' verifiers and an integration rule book, docs/sources.md §10 [S-WHLIB] [S-DIGEST]):
 
     X-Fiskil-Signature: base64( HMAC-SHA256( key = base64decode(signing secret), msg = raw body ) )
 

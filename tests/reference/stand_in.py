@@ -1,7 +1,7 @@
 """A tiny Fiskil stand-in (Starlette) for the reference integration's unit tests.
 
 It models only what those tests need, with knobs the real fake does not need: scripted responses,
-a per-request log, instant token expiry. Behaviour follows fiskil-api.md (tokens, goa errors,
+a per-request log, instant token expiry. Behaviour follows docs/sources.md (tokens, goa errors,
 bare-array consents, cursor pages with absolute links.next).
 """
 
