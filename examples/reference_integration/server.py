@@ -18,6 +18,9 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     except OSError:
         sock.close()
         raise
+    # Listen now, not when uvicorn gets round to it: the URL is announced before the server runs,
+    # and a caller connecting in between must queue in the backlog rather than be refused.
+    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
