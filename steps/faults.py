@@ -28,7 +28,7 @@ def _inject(edge, ctx, fault: Fault) -> None:
     ctx.note(f"injected fault: {fault.kind} on {fault.method} {fault.url_path_pattern} times={fault.times}")
 
 
-@given(parsers.re(rf"the next (?P<times>\d+) (?P<what>{LIST}) requests fail with an? (?P<fault>[a-z ]+)$"))
+@given(parsers.re(rf"the next (?P<times>\d+) (?P<what>{LIST}) requests fail with (?:an? )?(?P<fault>[a-z ]+)$"))
 def socket_fault(edge, ctx, times: str, what: str, fault: str) -> None:
     assert fault in SOCKET_FAULTS, f"unknown network fault {fault!r}; use one of {sorted(SOCKET_FAULTS)}"
     _inject(edge, ctx, Fault(SOCKET_FAULTS[fault], "GET", PATHS[what], times=int(times)))

@@ -4,21 +4,21 @@ Feature: The network between the integration and Fiskil misbehaves
   The integration retries with growing waits, honours Retry-After, and ends with complete data
   and no duplicates, or with a clean error and consistent data when the failure persists.
 
-  Scenario Outline: A <fault> on the transactions is retried
+  Scenario Outline: The transactions are retried after <fault>
     Given each newly linked account holds 60 transactions
     And a customer with an active banking consent
-    And the next 2 transactions requests fail with a <fault>
+    And the next 2 transactions requests fail with <fault>
     When the integration syncs the customer
     Then the sync succeeds
     And the integration retried the transactions after the failures
     And the integration stores the same accounts and transactions as Fiskil holds
 
     Examples:
-      | fault            |
-      | connection reset |
-      | empty response   |
-      | malformed chunk  |
-      | random data      |
+      | fault              |
+      | a connection reset |
+      | an empty response  |
+      | a malformed chunk  |
+      | random data        |
 
   @slow
   Scenario: A response slower than the integration's timeout is retried
