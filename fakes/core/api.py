@@ -109,10 +109,11 @@ def _authorise(core: Core, request: Request) -> str:
         if now - start >= limit.window_seconds:
             start, count = now, 0
         if count >= limit.requests:
-            # Only the existence of 429 is documented (https://docs.fiskil.com/data-api/api-reference/errors)
+            # Only the existence of 429 is documented (https://docs.fiskil.com/data-api/api-reference/errors);
+            # its body takes the route family's error shape (assumption, see A.RATE_LIMITED_NAME)
             raise FiskilError(429, A.RATE_LIMITED_NAME, f"rate limit of {limit.requests} requests per "
                               f"{limit.window_seconds:g}s exceeded; retry later",
-                              headers={"Retry-After": str(limit.retry_after)}, shape="simple")
+                              headers={"Retry-After": str(limit.retry_after)})
         state.rate_windows[token.value] = (start, count + 1)
     return token.value
 
@@ -142,10 +143,12 @@ def serve(core: Core, request: Request, body: bytes, template: str, shape: Shape
         log.exception("unhandled error in %s %s", request.method, template)
         response = error_response(shape, FiskilError(500, None, f"internal error ({type(error).__name__})"))
     core.flush_events()
-    return _observed(core, request, template, response)
+    return _observed(core, request, template, shape, response)
 
 
-def _observed(core: Core, request: Request, template: str, response: Response) -> Response:
+def _observed(core: Core, request: Request, template: str, shape: Shape, response: Response) -> Response:
+    """Run the on_response observers; a complaint becomes a 500 `contract_violation` in the route's
+    error shape (so the answer itself still fits the route's contract), and is logged."""
     from fakes.core.app import ServedResponse
 
     served = ServedResponse(request.method, request.url.path, template, response.status_code,
@@ -153,8 +156,8 @@ def _observed(core: Core, request: Request, template: str, response: Response) -
     try:
         core.observe(served)
     except Exception as violation:  # noqa: BLE001 - an observer's complaint becomes the response
-        body = {"id": f"err_{uuid.uuid4()}", "name": "contract_violation", "message": str(violation)}
-        return JSONResponse(body, status_code=500)
+        log.error("contract violation: %s", violation)
+        return error_response(shape, FiskilError(500, "contract_violation", str(violation)))
     return response
 
 

@@ -24,6 +24,9 @@ INVALID_VERSION_STATUS = 400
 INVALID_VERSION_NAME = "invalid_version"
 
 # --- Rate limiting (only the existence of 429 is documented) --------------------------------
+#: https://docs.fiskil.com/data-api/api-reference/errors lists 429 but no body. The fake answers it
+#: like every other error of the route: goa shape (application/vnd.goa.error) on end users, auth
+#: sessions and consents, {id,name,message} on data endpoints, with this name in both.
 RATE_LIMITED_NAME = "rate_limited"
 
 # --- End users ------------------------------------------------------------------------------

@@ -76,3 +76,41 @@ def test_hook_ignores_what_it_does_not_model() -> None:
     check_served_response(Served("GET", "/link", "/link", 200, b"<html>", {"content-type": "text/html"}))
     check_served_response(Served("DELETE", "/v1/consent/x", "/v1/consent/{arrangement_id}", 204, b""))
     check_served_response(Served("GET", "/v1/unknown", "/v1/{rest:path}", 404, b'{"id": "e", "name": "NotFound", "message": "m"}'))
+
+
+def _linked_end_user(client: httpx.Client, headers: dict[str, str]) -> str:
+    from fakes.link_browser import LinkBrowser
+
+    end_user_id = client.post("/v1/end-users", json={"email": "limit@example.invalid"}, headers=headers).json()["end_user_id"]
+    session = client.post("/v1/auth/session", headers=headers, json={"end_user_id": end_user_id}).json()
+    LinkBrowser(client).complete(session["auth_url"])
+    return end_user_id
+
+
+@pytest.mark.parametrize(("path", "media_type", "shape_keys"), [
+    ("/v1/end-users", "application/vnd.goa.error", {"fault", "id", "message", "name", "temporary", "timeout"}),
+    ("/v1/consent", "application/vnd.goa.error", {"fault", "id", "message", "name", "temporary", "timeout"}),
+    ("/v1/banking/accounts", "application/json", {"id", "name", "message"}),
+])
+def test_the_fakes_own_rate_limit_answers_in_the_route_familys_shape(fake: httpx.Client, path: str, media_type: str,
+                                                                      shape_keys: set[str]) -> None:
+    headers = bearer(fake)
+    params = {"end_user_id": _linked_end_user(fake, headers)}
+    assert fake.put("/__harness/rate-limit", json={"requests": 1, "window_seconds": 60}).status_code < 300
+    headers = bearer(fake)  # the limit counts per token: a fresh one
+    assert fake.get(path, params=params, headers=headers).status_code == 200
+    limited = fake.get(path, params=params, headers=headers)
+    assert limited.status_code == 429, limited.text  # not a 500 contract_violation from the hook
+    assert limited.headers["content-type"].startswith(media_type)
+    assert set(limited.json()) == shape_keys and limited.json()["name"] == "rate_limited"
+
+
+@pytest.mark.parametrize(("path", "media_type", "name"), [
+    ("/v1/end-users", "application/vnd.goa.error", "unauthorized"),
+    ("/v1/banking/accounts", "application/json", "Unauthorized"),
+])
+def test_unauthorised_answers_in_the_route_familys_shape_and_pass_the_hook(fake: httpx.Client, path: str,
+                                                                           media_type: str, name: str) -> None:
+    refused = fake.get(path, params={"end_user_id": "x"}, headers={"Authorization": "Bearer made-up"})
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["content-type"].startswith(media_type) and refused.json()["name"] == name
