@@ -48,6 +48,14 @@ def unreachable_reason(url: str, timeout: float = 3.0) -> str | None:
         return f"{type(exc).__name__}: {exc.strerror or exc}"
 
 
+def reachability_error(what: str, url: str, timeout: float = 3.0) -> str | None:
+    """One line saying that `what` at `url` does not answer (None when it does)."""
+    reason = unreachable_reason(url, timeout)
+    if reason:
+        return f"cannot reach {what} at {url} ({reason}); is it running and reachable from here?"
+    return None
+
+
 def check_http_url(option: str, url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:

@@ -9,11 +9,19 @@ import sys
 from pathlib import Path
 
 from harness.cli import UsageError
+from harness.cli.outputs import check_output_dir
 from harness.contract.capture import capture_contract_traffic
 from harness.contract.recording import write_recordings
 from harness.contract.sanitise import Sanitiser
 from harness.redaction import default_redactor
-from harness.target import CLIENT_ID_ENV, CLIENT_SECRET_ENV, DEFAULT_SANDBOX_URL, OptionsError, check_http_url
+from harness.target import (
+    CLIENT_ID_ENV,
+    CLIENT_SECRET_ENV,
+    DEFAULT_SANDBOX_URL,
+    OptionsError,
+    check_http_url,
+    reachability_error,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,11 +44,13 @@ def run(args: argparse.Namespace) -> int:
     except OptionsError as exc:
         raise UsageError(str(exc)) from None
     out: Path = args.out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"--out {out} must be a new or empty directory (recordings are never mixed)")
+    check_output_dir("--out", out)  # before the run: a bad path must not cost the recordings
     client_id, client_secret = os.environ.get(CLIENT_ID_ENV), os.environ.get(CLIENT_SECRET_ENV)
     if not client_id or not client_secret:
         raise UsageError(f"set {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} to the sandbox credentials")
+    unreachable = reachability_error("the Fiskil API of --sandbox-url", sandbox_url)
+    if unreachable:
+        raise UsageError(f"{unreachable} Nothing was recorded.")
     default_redactor.add(client_secret)
 
     print(f"recording the @sandbox_safe contract features against {sandbox_url} ...", flush=True)
@@ -48,9 +58,15 @@ def run(args: argparse.Namespace) -> int:
     sanitiser = Sanitiser(extra_secrets=[client_secret])
     files = write_recordings(out, capture.exchanges, sanitiser)
     print(f"wrote {len(files)} sanitised exchanges to {out}")
+    code = 0
+    if capture.proxy_failures:
+        shown = ", ".join(capture.proxy_failures[:5]) + (" ..." if len(capture.proxy_failures) > 5 else "")
+        print(f"{len(capture.proxy_failures)} request(s) got no answer from {sandbox_url} (the recorder's proxy "
+              f"failed) and were not recorded: {shown}", file=sys.stderr)
+        code = 1
     if capture.pytest_exit_code not in (0, 5):
         tail = "\n".join(capture.pytest_output.strip().splitlines()[-15:])
         print(f"the contract features failed against {sandbox_url} (pytest exit {capture.pytest_exit_code}):\n"
               f"{sanitiser.sanitise_text(default_redactor.redact(tail))}", file=sys.stderr)
-        return 1
-    return 0
+        code = 1
+    return code

@@ -25,7 +25,7 @@ from harness.reports.allure import render_html
 from harness.reports.results import load_results
 from harness.reports.summary import render_markdown, render_terminal, summarise
 from harness.subjects import SubjectSpecError, check_subject_spec, subject_form
-from harness.target import SANDBOX_END_USER_ENV, DEFAULT_SANDBOX_URL, OptionsError, resolve_options, unreachable_reason
+from harness.target import SANDBOX_END_USER_ENV, DEFAULT_SANDBOX_URL, OptionsError, reachability_error, resolve_options
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PATHS = [str(PROJECT_ROOT / "features")]
@@ -170,9 +170,9 @@ def check_reachable(args: argparse.Namespace) -> None:
     if args.target == "sandbox":
         remote.append(("the Fiskil API of --sandbox-url", args.sandbox_url))
     for what, url in remote:
-        reason = unreachable_reason(url)
-        if reason:
-            raise UsageError(f"cannot reach {what} at {url} ({reason}); is it running and reachable from here?")
+        error = reachability_error(what, url)
+        if error:
+            raise UsageError(error)
 
 
 def point_latest(report_dir: Path, run_dir: Path) -> Path:

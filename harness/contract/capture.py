@@ -14,13 +14,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from harness.contract.recording import exchanges_from_serve_events
+from harness.contract.recording import exchanges_from_serve_events, proxy_failures
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_FEATURES = PROJECT_ROOT / "features" / "test_contract.py"
@@ -33,6 +33,7 @@ class Capture:
     pytest_exit_code: int
     pytest_output: str
     recorder_url: str
+    proxy_failures: list[str] = field(default_factory=list)  # requests the recorder could not pass on
 
 
 def run_contract_features(api_url: str, env: dict[str, str], *, extra_args: list[str] | None = None) -> tuple[int, str]:
@@ -66,4 +67,4 @@ def capture_contract_traffic(api_url: str, env: dict[str, str], *, extra_args: l
         code, output = run_contract_features(wiremock.base_url, env, extra_args=extra_args)
         events = recorder.admin.serve_events()
         recorder_url = wiremock.base_url
-    return Capture(exchanges_from_serve_events(events), code, output, recorder_url)
+    return Capture(exchanges_from_serve_events(events), code, output, recorder_url, proxy_failures(events))

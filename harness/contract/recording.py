@@ -96,14 +96,49 @@ def _serve_event_body(part: dict[str, Any]) -> bytes | str | None:
     return part.get("body")
 
 
+#: How WireMock answers when its proxy cannot reach the target: a 500 with this text and no
+#: headers. Such an answer is WireMock's, not the API's, and is never stored as a recording.
+PROXY_FAILURE_PREFIX = "Network failure trying to make a proxied request from WireMock"
+
+
+def _oldest_first(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The journal lists events newest first and `loggedDate` has millisecond resolution: sort by
+    (time, reverse journal position) so two events logged in the same millisecond keep their order."""
+    indexed = list(enumerate(events))
+    indexed.sort(key=lambda pair: (pair[1].get("request", {}).get("loggedDate", 0), -pair[0]))
+    return [event for _, event in indexed]
+
+
+def is_proxy_failure(event: dict[str, Any]) -> bool:
+    """True when WireMock answered itself because proxying to the recorded API failed."""
+    response = event.get("response") or {}
+    if int(response.get("status", 0)) != 500:
+        return False
+    body = _serve_event_body(response)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    return isinstance(body, str) and body.startswith(PROXY_FAILURE_PREFIX)
+
+
+def proxy_failures(events: list[dict[str, Any]]) -> list[str]:
+    """`METHOD path` of every /v1 request the recorder could not pass on, oldest first."""
+    failed = []
+    for event in _oldest_first(events):
+        request = event.get("request") or {}
+        path = urlsplit(request.get("url", "")).path
+        if is_contract_traffic(path) and is_proxy_failure(event):
+            failed.append(f"{request.get('method', 'GET')} {path}")
+    return failed
+
+
 def exchanges_from_serve_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """WireMock serve events (`GET /__admin/requests`, newest first) -> /v1 exchanges, oldest first."""
-    ordered = sorted(events, key=lambda e: (e.get("request", {}).get("loggedDate", 0)))
+    """WireMock serve events (`GET /__admin/requests`, newest first) -> /v1 exchanges, oldest first;
+    WireMock's own proxy-failure answers are left out (see `proxy_failures`)."""
     exchanges = []
-    for event in ordered:
+    for event in _oldest_first(events):
         request, response = event.get("request") or {}, event.get("response") or {}
         url = request.get("url", "")
-        if not is_contract_traffic(urlsplit(url).path) or not response:
+        if not is_contract_traffic(urlsplit(url).path) or not response or is_proxy_failure(event):
             continue
         exchanges.append(make_exchange(
             request.get("method", "GET"), url, request.get("headers") or {}, _serve_event_body(request),
@@ -176,12 +211,49 @@ def read_recordings(directory: Path | str) -> list[dict[str, Any]]:
             raise RecordingError(f"{path} is not valid JSON: {exc}") from exc
         if not isinstance(data, dict) or "request" not in data or "response" not in data:
             continue  # not an exchange file (e.g. a README or a drift report someone put there)
-        for key in ("method", "path"):
-            if key not in data["request"]:
-                raise RecordingError(f"{path}: request.{key} is missing")
-        if "status" not in data["response"]:
-            raise RecordingError(f"{path}: response.status is missing")
+        _check_exchange(path, data)
         exchanges.append(data)
     if not exchanges:
         raise RecordingError(f"{root} holds no recorded exchanges (*.json with request and response)")
-    return sorted(exchanges, key=lambda e: int(e.get("seq", 0)))
+    return sorted(exchanges, key=lambda e: e.get("seq", 0))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_headers(path: Path, where: str, headers: Any) -> None:
+    if headers is None:
+        return
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise RecordingError(f"{path}: {where}.headers must be an object of header name -> string")
+
+
+def _check_exchange(path: Path, data: dict[str, Any]) -> None:
+    """Hand-edited recordings: every field the replay reads has the type the format says (module
+    docstring), so a typo is one clear message naming the file and the field, not a stack trace."""
+    request, response = data["request"], data["response"]
+    if "seq" in data and not (_is_int(data["seq"]) and data["seq"] >= 0):
+        raise RecordingError(f"{path}: seq must be a whole number, got {data['seq']!r}")
+    if not isinstance(request, dict):
+        raise RecordingError(f"{path}: request must be an object")
+    if not isinstance(response, dict):
+        raise RecordingError(f"{path}: response must be an object")
+    for key in ("method", "path"):
+        if key not in request:
+            raise RecordingError(f"{path}: request.{key} is missing")
+    if not isinstance(request["method"], str) or not request["method"].isalpha():
+        raise RecordingError(f"{path}: request.method must be an HTTP method such as \"GET\", got {request['method']!r}")
+    if not isinstance(request["path"], str) or not request["path"].startswith("/"):
+        raise RecordingError(f"{path}: request.path must be a string starting with /, got {request['path']!r}")
+    query = request.get("query")
+    if query is not None and not (isinstance(query, dict) and all(
+            isinstance(values, list) and all(isinstance(v, str) for v in values) for values in query.values())):
+        raise RecordingError(f"{path}: request.query must be an object of name -> list of strings, "
+                             f'e.g. {{"end_user_id": ["eu_1"]}}, got {query!r}'[:300])
+    _check_headers(path, "request", request.get("headers"))
+    if "status" not in response:
+        raise RecordingError(f"{path}: response.status is missing")
+    if not (_is_int(response["status"]) and 100 <= response["status"] <= 599):
+        raise RecordingError(f"{path}: response.status must be an HTTP status number (100-599), got {response['status']!r}")
+    _check_headers(path, "response", response.get("headers"))
