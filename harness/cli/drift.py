@@ -12,9 +12,11 @@ from pathlib import Path
 import httpx
 
 from harness.cli import UsageError
+from harness.cli.outputs import check_output_file
 from harness.contract.drift import format_table
 from harness.contract.drift_run import run_drift, write_report
 from harness.contract.recording import RecordingError, read_recordings
+from harness.contract.replay import Replayer, ReplayCredentialsError
 from harness.target import CLIENT_ID_ENV, CLIENT_SECRET_ENV, OptionsError, check_http_url
 
 DEFAULT_REPORT = Path("reports") / "drift.json"
@@ -50,9 +52,22 @@ def _fake(fake_url: str | None, seed: int, http: httpx.Client) -> Iterator[tuple
         return
     from fakes.core.app import CoreConfig, build_core
     from fakes.core.server import CoreServer
+    from harness.contract import install_schema_hook
 
-    with CoreServer(build_core(CoreConfig(client_id=client_id, client_secret=client_secret, seed=seed))) as server:
+    core = build_core(CoreConfig(client_id=client_id, client_secret=client_secret, seed=seed))
+    install_schema_hook(core)  # the fake the recording is compared with must itself keep the contract
+    with CoreServer(core) as server:
         yield server.url, client_id, client_secret
+
+
+def _check_credentials(replayer: Replayer) -> None:
+    """The replay needs a token from the fake: refused credentials are a usage error, named up front."""
+    try:
+        replayer.fake_token()
+    except ReplayCredentialsError as exc:
+        raise UsageError(str(exc)) from None
+    except httpx.HTTPError as exc:
+        raise UsageError(f"the fake at {replayer.base_url} did not answer POST /v1/token ({type(exc).__name__})") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,8 +76,13 @@ def run(args: argparse.Namespace) -> int:
         fake_url = check_http_url("--fake-url", args.fake_url) if args.fake_url else None
     except (RecordingError, OptionsError) as exc:
         raise UsageError(str(exc)) from None
+    check_output_file("--json", args.json)  # before the replay: the report must have somewhere to go
     with httpx.Client(timeout=15) as http, _fake(fake_url, args.seed, http) as (base_url, client_id, client_secret):
-        result = run_drift(exchanges, base_url, http, client_id=client_id, client_secret=client_secret)
+        _check_credentials(Replayer(http, base_url, client_id, client_secret))
+        try:
+            result = run_drift(exchanges, base_url, http, client_id=client_id, client_secret=client_secret)
+        except ReplayCredentialsError as exc:
+            raise UsageError(str(exc)) from None
     print(format_table(result.findings))
     report = write_report(result, args.json)
     print(f"replayed {result.replayed} exchanges; report: {report}")

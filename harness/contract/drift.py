@@ -7,7 +7,13 @@ types seen there (list items merged under `[]`). Direction matters:
   -> Fiskil **removed** it: breaking (integrations tested against the fake may rely on it). A field
   the fake itself sometimes omits is optional, so its absence in a recording is no removal;
 - the recording has a field the fake lacks -> Fiskil **added** it: additive (a warning);
-- the types differ (null ignored: an absent value is not a retyping) -> **type changed**: breaking;
+- the recording has a (non-null) type at a place where the fake never sends it, in ANY item of a
+  list (types are not merged away: one number among string amounts is a retyping) -> **type
+  changed**: breaking;
+- the recording has `null` where the fake only ever sends a non-null type -> **type changed** to
+  null: breaking when the schema requires the field and does not allow null there (an integration
+  may trust a required field), else additive (a warning: integrations tested on the fake never saw
+  that null);
 - a value of an enum field (the schema declares `enum`) that neither the schema nor the fake knows
   -> **new enum value**: additive;
 - a different status or error `name` -> breaking;
@@ -21,7 +27,7 @@ nothing about its items' shape).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from harness.contract.registry import find_route, load_schema, schema_for
@@ -44,6 +50,7 @@ class Finding:
     recorded: str
     fake: str
     severity: str
+    count: int = 1  # how many recorded exchanges showed this same difference (seq is the first)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,27 +122,44 @@ def _comparable(path: str, recorded: Shape, fake: Shape) -> bool:
     return all(a in recorded.nonempty_arrays and a in fake.nonempty_arrays for a in _array_ancestors(path))
 
 
-def enum_paths(schema_name: str) -> dict[str, set[str]]:
-    """JSON path (shape notation) -> the enum a schema declares there, following local $refs."""
-    found: dict[str, set[str]] = {}
+def _schema_nodes(schema_name: str) -> dict[str, list[tuple[dict[str, Any], bool]]]:
+    """JSON path (shape notation) -> every schema node describing it, each with whether its parent
+    object requires it; follows local $refs and anyOf/oneOf/allOf alternatives."""
+    found: dict[str, list[tuple[dict[str, Any], bool]]] = {}
 
-    def walk(node: Any, path: str, depth: int = 0) -> None:
+    def walk(node: Any, path: str, required: bool, depth: int = 0) -> None:
         if not isinstance(node, dict) or depth > 20:
             return
         if "$ref" in node:
-            walk(load_schema(node["$ref"].rsplit("/", 1)[-1]), path, depth + 1)
-        if "enum" in node:
-            found.setdefault(path, set()).update(str(v) for v in node["enum"])
+            walk(load_schema(node["$ref"].rsplit("/", 1)[-1]), path, required, depth + 1)
+        found.setdefault(path, []).append((node, required))
+        needed = set(node.get("required") or [])
         for key, sub in (node.get("properties") or {}).items():
-            walk(sub, f"{path}.{key}" if path != "$" else key, depth + 1)
+            walk(sub, f"{path}.{key}" if path != "$" else key, key in needed, depth + 1)
         if isinstance(node.get("items"), dict):
-            walk(node["items"], f"{path}[]" if path != "$" else "[]", depth + 1)
+            walk(node["items"], f"{path}[]" if path != "$" else "[]", False, depth + 1)
         for keyword in ("anyOf", "oneOf", "allOf"):
             for sub in node.get(keyword) or []:
-                walk(sub, path, depth + 1)
+                walk(sub, path, required, depth + 1)
 
-    walk(load_schema(schema_name), "$")
+    walk(load_schema(schema_name), "$", True)
     return found
+
+
+def enum_paths(schema_name: str) -> dict[str, set[str]]:
+    """JSON path (shape notation) -> the enum a schema declares there."""
+    return {path: {str(v) for node, _ in nodes if "enum" in node for v in node["enum"]}
+            for path, nodes in _schema_nodes(schema_name).items() if any("enum" in node for node, _ in nodes)}
+
+
+def _null_is_breaking(schema_name: str | None, path: str) -> bool:
+    """A recorded null breaks the contract where the schema requires the field and allows no null."""
+    nodes = _schema_nodes(schema_name).get(path, []) if schema_name else []
+    typed = [node for node, _ in nodes if "type" in node]
+    required = any(required for _, required in nodes)
+    allows_null = any(node["type"] == "null" or (isinstance(node["type"], list) and "null" in node["type"])
+                      for node in typed)
+    return required and bool(typed) and not allows_null
 
 
 def _media_type(headers: dict[str, str]) -> str:
@@ -202,12 +226,17 @@ def compare_exchange(seq: int, method: str, path: str, recorded: dict[str, Any],
     for p in sorted(set(rec_shape.types) - set(fake_shape.types)):
         if _comparable(p, rec_shape, fake_shape) and _parent(p) in fake_shape.types:
             add("field_added", p, _types_text(rec_shape.types[p]), "absent", ADDITIVE)
-    for p in sorted(set(rec_shape.types) & set(fake_shape.types)):
-        rec_t, fake_t = rec_shape.types[p] - {"null"}, fake_shape.types[p] - {"null"}
-        if rec_t and fake_t and not rec_t & fake_t and _comparable(p, rec_shape, fake_shape):
-            add("type_changed", p, _types_text(rec_t), _types_text(fake_t), BREAKING)
-
     schema = schema_for(method, path, rec_status)
+    for p in sorted(set(rec_shape.types) & set(fake_shape.types)):
+        if not _comparable(p, rec_shape, fake_shape):
+            continue
+        rec_t, fake_t = rec_shape.types[p] - {"null"}, fake_shape.types[p] - {"null"}
+        if rec_t and fake_t and rec_t - fake_t:
+            add("type_changed", p, _types_text(rec_shape.types[p]), _types_text(fake_shape.types[p]), BREAKING)
+        elif fake_t and "null" in rec_shape.types[p] and "null" not in fake_shape.types[p]:
+            severity = BREAKING if _null_is_breaking(schema, p) else ADDITIVE
+            add("type_changed", p, _types_text(rec_shape.types[p]), _types_text(fake_t), severity)
+
     if schema:
         for p, allowed in enum_paths(schema).items():
             known = allowed | fake_shape.values.get(p, set())
@@ -238,6 +267,18 @@ def _decode(body: Any) -> Any:
     return body
 
 
+def collapse(findings: list[Finding]) -> list[Finding]:
+    """One finding per distinct difference (endpoint, kind, place, values, severity), counted: a
+    change Fiskil made shows once, not once per recorded exchange (e.g. every token request)."""
+    first: dict[tuple[str, ...], Finding] = {}
+    counts: dict[tuple[str, ...], int] = {}
+    for f in findings:
+        key = (f.endpoint, f.kind, f.where, f.recorded, f.fake, f.severity)
+        first.setdefault(key, f)
+        counts[key] = counts.get(key, 0) + 1
+    return [replace(f, count=counts[key]) for key, f in first.items()]
+
+
 def is_breaking(findings: list[Finding]) -> bool:
     return any(f.severity == BREAKING for f in findings)
 
@@ -248,7 +289,8 @@ def format_table(findings: list[Finding]) -> str:
         return "no drift: every replayed response matches the recording's status, headers and shape"
     rows = [("severity", "#", "endpoint", "kind", "where", "recorded (Fiskil)", "fake")]
     for f in sorted(findings, key=lambda f: (f.severity != BREAKING, f.seq, f.kind, f.where)):
-        rows.append((f.severity.upper(), str(f.seq), f.endpoint, f.kind, f.where or "-", _cut(f.recorded), _cut(f.fake)))
+        seq = str(f.seq) if f.count == 1 else f"{f.seq} (x{f.count})"
+        rows.append((f.severity.upper(), seq, f.endpoint, f.kind, f.where or "-", _cut(f.recorded), _cut(f.fake)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

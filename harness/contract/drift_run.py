@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from harness.contract.drift import BREAKING, Finding, compare_exchange
+from harness.contract.drift import BREAKING, Finding, collapse, compare_exchange
 from harness.contract.replay import Replayer, link_consented_end_user
 
 
@@ -46,7 +46,7 @@ def run_drift(exchanges: list[dict[str, Any]], base_url: str, http: httpx.Client
         request = exchange["request"]
         findings.extend(compare_exchange(int(exchange.get("seq", 0)), request["method"], request["path"],
                                          exchange["response"], replayed.fake))
-    return DriftResult(findings, len(exchanges))
+    return DriftResult(collapse(findings), len(exchanges))
 
 
 def write_report(result: DriftResult, path: Path | str) -> Path:

@@ -9,7 +9,12 @@ sessions, pagination cursors). The replayer keeps one map `recorded id -> fake i
 2. After the fake answers, the recorded and the fake response bodies are walked side by side and
    the values of id-like fields (and the cursors inside `links.next`/`links.prev`) are paired.
 3. A token request that succeeded in the recording is sent with the fake's own credentials (the
-   recorded secret was sanitised away); one that failed is sent as recorded (still wrong).
+   recorded secret was sanitised away); one that failed is sent as recorded (still wrong). Bearer
+   tokens do not go through the id map: a request Fiskil accepted is sent with the replayer's own
+   token (fetched from the fake with the replay credentials), one Fiskil refused with 401 is sent
+   with its recorded (made-up or expired) token. So how a recorded token response looks (a renamed
+   `token` field, say) is reported once on the token exchange and never cascades into every
+   authenticated call.
 4. An end user that a successful recorded request uses but that no earlier response introduced
    existed before the recording started (the sandbox's pre-consented user,
    FISKIL_SANDBOX_END_USER_ID): the replayer creates one on the fake and links it through the
@@ -22,6 +27,7 @@ sessions, pagination cursors). The replayer keeps one map `recorded id -> fake i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +35,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-ID_FIELDS = {"token", "end_user_id", "id", "session_id", "arrangement_id", "consent_id", "fiskil_id",
+from harness.target import CLIENT_ID_ENV, CLIENT_SECRET_ENV
+
+ID_FIELDS = {"end_user_id", "id", "session_id", "arrangement_id", "consent_id", "fiskil_id",
              "account_id", "transaction_id", "payee_id"}
 CURSOR_PARAMS = ("page[after]", "page[before]")
+#: Renew the replayer's own token once this share of its lifetime has passed.
+TOKEN_RENEW_SHARE = 0.5
+
+
+class ReplayCredentialsError(RuntimeError):
+    """The fake refused the replay credentials; the message names the variables to set."""
 
 
 @dataclass
@@ -55,6 +69,7 @@ class Replayer:
     _known_end_users: set[str] = field(default_factory=set)
     _pending_sessions: dict[str, str] = field(default_factory=dict)  # fake end user id -> auth_url
     _token: str | None = None
+    _token_renew_at: float = 0.0
 
     # -- translation --------------------------------------------------------------------------
     def translate(self, value: Any) -> Any:
@@ -139,12 +154,19 @@ class Replayer:
 
     # -- sending ------------------------------------------------------------------------------
     def fake_token(self) -> str:
-        """A token from the fake with the replay credentials (for provisioning)."""
-        if self._token is None:
+        """The replayer's own token from the fake (replay credentials), renewed before it expires."""
+        if self._token is None or time.monotonic() >= self._token_renew_at:
             response = self.http.post(f"{self.base_url}/v1/token", timeout=self.timeout,
                                       json={"client_id": self.client_id, "client_secret": self.client_secret})
-            response.raise_for_status()
-            self._token = response.json()["token"]
+            body = _json_or_text(response)
+            if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("token"), str):
+                raise ReplayCredentialsError(
+                    f"the fake at {self.base_url} refused the replay credentials (POST /v1/token answered "
+                    f"{response.status_code}); set {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} to the credentials "
+                    "that fake was started with")
+            lifetime = body.get("expires_in") if isinstance(body.get("expires_in"), int) else 900
+            self._token = body["token"]
+            self._token_renew_at = time.monotonic() + lifetime * TOKEN_RENEW_SHARE
         return self._token
 
     def send(self, exchange: dict[str, Any]) -> ReplayedExchange:
@@ -155,8 +177,8 @@ class Replayer:
         query = {k: self.translate(v) for k, v in (request.get("query") or {}).items()}
         headers = {k: v for k, v in (request.get("headers") or {}).items() if k.lower() != "content-length"}
         auth = headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            headers["authorization"] = "Bearer " + self.ids.get(auth[7:].strip(), auth[7:].strip())
+        if auth.lower().startswith("bearer ") and int(exchange["response"]["status"]) != 401:
+            headers["authorization"] = f"Bearer {self.fake_token()}"
         body = self.translate(request.get("body"))
         if method == "POST" and path == "/v1/token" and int(exchange["response"]["status"]) < 400 and isinstance(body, dict):
             body = {**body, "client_id": self.client_id, "client_secret": self.client_secret}

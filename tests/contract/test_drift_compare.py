@@ -49,11 +49,44 @@ def test_added_field_is_additive() -> None:
     assert not is_breaking(findings)
 
 
-def test_retyped_field_is_breaking_but_null_is_not_a_retyping() -> None:
+def test_retyped_field_is_breaking() -> None:
     recorded = planted(lambda r: [t.update(amount=-1.0) for t in r["body"]["transactions"]])
     assert kinds(compare(recorded)) == [("type_changed", "transactions[].amount", BREAKING)]
+
+
+def test_a_type_differing_in_one_item_is_a_retyping() -> None:
+    recorded = planted(lambda r: r["body"]["transactions"][1].update(amount=-1.0))
+    findings = compare(recorded)
+    assert kinds(findings) == [("type_changed", "transactions[].amount", BREAKING)]
+    assert (findings[0].recorded, findings[0].fake) == ("number|string", "string")
+
+
+def test_null_for_a_required_field_is_breaking() -> None:
+    recorded = planted(lambda r: r["body"]["transactions"][0].update(amount=None))
+    findings = compare(recorded)
+    assert kinds(findings) == [("type_changed", "transactions[].amount", BREAKING)]
+    assert findings[0].recorded == "null|string"
+    session = {"status": 200, "headers": {}, "body": {"auth_url": "u", "expires_at": 1, "id": "i", "session_id": "s"}}
+    nulled = {"status": 200, "headers": {}, "body": {"auth_url": "u", "expires_at": 1, "id": "i", "session_id": None}}
+    assert kinds(compare_exchange(1, "POST", "/v1/auth/session", nulled, session)) == [("type_changed", "session_id", BREAKING)]
+
+
+def test_null_for_an_optional_field_the_fake_never_nulls_is_a_warning() -> None:
     nulled = planted(lambda r: r["body"]["transactions"][0].update(category=None))
-    assert compare(nulled) == []
+    assert kinds(compare(nulled)) == [("type_changed", "transactions[].category", ADDITIVE)]
+    fake_nulls_too = copy.deepcopy(FAKE)
+    fake_nulls_too["body"]["transactions"][1]["category"] = None
+    assert compare_exchange(1, "GET", PATH, nulled, fake_nulls_too) == []
+
+
+def test_repeated_findings_collapse_into_one_counted_row() -> None:
+    from harness.contract.drift import collapse
+
+    recorded = planted(lambda r: [t.update(amount=-1.0) for t in r["body"]["transactions"]])
+    findings = compare(recorded) + compare_exchange(7, "GET", PATH, recorded, FAKE)
+    [collapsed] = collapse(findings)
+    assert (collapsed.seq, collapsed.count) == (3, 2)
+    assert "3 (x2)" in format_table([collapsed])
 
 
 def test_new_enum_value_is_additive() -> None:

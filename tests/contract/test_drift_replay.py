@@ -66,6 +66,22 @@ def test_pre_existing_end_user_is_provisioned_on_the_fake(probe_recording, fake_
     assert drift(reads, fake_url) == []
 
 
+def test_a_renamed_token_field_is_reported_once_and_nothing_else(probe_recording, fake_url) -> None:
+    renamed = copy.deepcopy(probe_recording)
+    for exchange in renamed:
+        body = exchange["response"]["body"]
+        if exchange["request"]["path"] == "/v1/token" and isinstance(body, dict) and "token" in body:
+            body["access_token"] = body.pop("token")
+    renamed.insert(0, copy.deepcopy(find(renamed, "POST", "/v1/token")))  # a second token request
+    with httpx.Client(timeout=10) as http:
+        result = run_drift(renamed, fake_url, http, **CREDENTIALS)
+    # no 200 -> 401 cascade on the authenticated calls: one counted row per difference
+    assert sorted((f.kind, f.where, f.severity, f.count) for f in result.findings) == [
+        ("field_added", "access_token", ADDITIVE, 2),
+        ("field_removed", "token", BREAKING, 2),
+    ]
+
+
 def test_cli_exit_codes_and_json_report(probe_recording, fake_url, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clean_dir, drift_dir = tmp_path / "clean", tmp_path / "drifted"
     write_recordings(clean_dir, probe_recording)
