@@ -138,10 +138,11 @@ def serve(core: Core, request: Request, body: bytes, template: str, shape: Shape
                 _authorise(core, request)
             response = handler(core, Call(request, body, base))
     except FiskilError as error:
-        response = error_response(shape, error)
+        response = error_response(shape, error, core.state.ids)
     except Exception as error:  # noqa: BLE001 - never a stack trace to the client
         log.exception("unhandled error in %s %s", request.method, template)
-        response = error_response(shape, FiskilError(500, None, f"internal error ({type(error).__name__})"))
+        response = error_response(shape, FiskilError(500, None, f"internal error ({type(error).__name__})"),
+                                  core.state.ids)
     core.flush_events()
     return _observed(core, request, template, shape, response)
 
@@ -157,7 +158,7 @@ def _observed(core: Core, request: Request, template: str, shape: Shape, respons
         core.observe(served)
     except Exception as violation:  # noqa: BLE001 - an observer's complaint becomes the response
         log.error("contract violation: %s", violation)
-        return error_response(shape, FiskilError(500, "contract_violation", str(violation)))
+        return error_response(shape, FiskilError(500, "contract_violation", str(violation)), core.state.ids)
     return response
 
 
@@ -227,7 +228,7 @@ def create_end_user(core: Core, call: Call) -> Response:
     fields = _validated_contact(call.json())
     if _email_taken(core, fields["email"]):
         raise FiskilError(400, "end_user_already_exists", "user with that email already exists")
-    user = EndUser(id=str(uuid.uuid4()), **fields)
+    user = EndUser(id=core.state.ids.uuid(), **fields)
     core.state.end_users[user.id] = user
     return JSONResponse({"end_user_id": user.id})
 
@@ -289,7 +290,7 @@ def create_auth_session(core: Core, call: Call) -> Response:
         raise bad_request(f"permissions must be a non-empty list of: {', '.join(sorted(known))}")
     now = core.clock.now()
     session = AuthSession(
-        session_id=str(uuid.uuid4()), id=secrets.token_hex(13), end_user_id=end_user_id,
+        session_id=core.state.ids.uuid(), id=core.state.ids.hex(13), end_user_id=end_user_id,
         redirect_uri=_optional_uri(body, "redirect_uri"), cancel_uri=_optional_uri(body, "cancel_uri"),
         institution_id=institution_id, permissions=permissions, created_at=now,
         expires_at=now + core.AUTH_SESSION_TTL,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,7 +138,7 @@ class Core:
              payee_ids: list[str] | None = None) -> dict[str, Any]:
         """Record a webhook event (call with the lock held); subscribers run on flush_events()."""
         record: dict[str, Any] = {
-            "message_id": str(uuid.uuid4()),
+            "message_id": self.state.ids.uuid(),
             "event": event,
             "end_user_id": consent.end_user_id,
             "consent_id": consent.arrangement_id,
@@ -224,7 +223,7 @@ class Core:
         chosen = [offered[account_id] for account_id in session.account_ids if account_id in offered]
         now = self.clock.now()
         consent = Consent(
-            arrangement_id=str(uuid.uuid4()), end_user_id=session.end_user_id, institution_id=institution.id,
+            arrangement_id=self.state.ids.uuid(), end_user_id=session.end_user_id, institution_id=institution.id,
             permissions=permissions, account_ids=[account["fiskil_id"] for account in chosen],
             created_at=now, duration=self.config.consent_duration_seconds,
         )

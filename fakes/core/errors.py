@@ -12,17 +12,26 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from typing import Literal
+from typing import Literal, Protocol
 
 from starlette.responses import Response
 
 Shape = Literal["goa", "simple"]
+
+
+class IdMaker(Protocol):
+    """What error rendering needs from `fakes.core.state.IdSource`."""
+
+    def uuid(self) -> str: ...
+
+    def urlsafe(self, nbytes: int) -> str: ...
+
 GOA_MEDIA_TYPE = "application/vnd.goa.error"
 
 
-def new_error_id() -> str:
+def new_error_id(uuid_text: str | None = None) -> str:
     """Simple-shape error ids look like err_<uuid4> in Fiskil's examples."""
-    return f"err_{uuid.uuid4()}"
+    return f"err_{uuid_text or uuid.uuid4()}"
 
 
 class FiskilError(Exception):
@@ -39,10 +48,11 @@ class FiskilError(Exception):
         # name None: the conventional name for this status in the shape rendered (DEFAULT_NAMES)
 
 
-def goa_error(status: int, name: str, message: str, headers: dict[str, str] | None = None) -> Response:
+def goa_error(status: int, name: str, message: str, headers: dict[str, str] | None = None,
+              error_id: str | None = None) -> Response:
     body = {
         "fault": status >= 500,
-        "id": secrets.token_urlsafe(6),  # goa ids are short random strings
+        "id": error_id or secrets.token_urlsafe(6),  # goa ids are short random strings
         "message": message,
         "name": name,
         "temporary": status in (429, 503),
@@ -51,8 +61,9 @@ def goa_error(status: int, name: str, message: str, headers: dict[str, str] | No
     return Response(json.dumps(body), status_code=status, media_type=GOA_MEDIA_TYPE, headers=headers)
 
 
-def simple_error(status: int, name: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = {"id": new_error_id(), "name": name, "message": message}
+def simple_error(status: int, name: str, message: str, headers: dict[str, str] | None = None,
+                 error_id: str | None = None) -> Response:
+    body = {"id": error_id or new_error_id(), "name": name, "message": message}
     return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
@@ -66,11 +77,13 @@ DEFAULT_NAMES: dict[Shape, dict[int, str]] = {
 }
 
 
-def error_response(shape: Shape, error: FiskilError) -> Response:
+def error_response(shape: Shape, error: FiskilError, ids: IdMaker | None = None) -> Response:
+    """The error in its shape; `ids` (the core's seeded id source) makes the error id repeatable."""
     used: Shape = error.shape or shape
     name = error.name or DEFAULT_NAMES[used].get(error.status, "error")
-    build = goa_error if used == "goa" else simple_error
-    return build(error.status, name, error.message, error.headers)
+    if used == "goa":
+        return goa_error(error.status, name, error.message, error.headers, ids.urlsafe(6) if ids else None)
+    return simple_error(error.status, name, error.message, error.headers, new_error_id(ids.uuid()) if ids else None)
 
 
 def bad_request(message: str, name: str | None = None) -> FiskilError:

@@ -11,7 +11,6 @@ The outcome is chosen by our own convention: a magic username or PUT /__harness/
 from __future__ import annotations
 
 import html
-import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 
@@ -129,7 +128,7 @@ class LinkPage:
         params = {
             "error": A.ERROR_VALUES.get(error_type, "access_denied"),
             "error_description": DESCRIPTIONS[outcome],
-            "error_id": f"err_{uuid.uuid4()}",
+            "error_id": f"err_{self.core.state.ids.uuid()}",
             "error_type": error_type,
             "error_uri": f"{A.ERROR_URI_BASE}{error_type}",
         }

@@ -3,6 +3,11 @@ fresh one, which is cheap because nothing is precomputed."""
 
 from __future__ import annotations
 
+import base64
+import random
+import threading
+import uuid
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +151,30 @@ class WebhookTarget:
         return f"WebhookTarget(url={self.url!r}, secret=«redacted»)"
 
 
+class IdSource:
+    """Every id the fake makes up (end users, sessions, consents, error and event ids) comes from one
+    RNG seeded with the state's seed, so the same seed and the same requests give the same ids (an
+    export-mappings run is repeatable). Bearer tokens are credentials, not ids: they stay random."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(zlib.crc32(f"{seed}:ids".encode()))
+        self._lock = threading.Lock()
+
+    def _bits(self, n: int) -> int:
+        with self._lock:
+            return self._rng.getrandbits(n)
+
+    def uuid(self) -> str:
+        """A version-4-looking UUID."""
+        return str(uuid.UUID(int=self._bits(128), version=4))
+
+    def hex(self, nbytes: int) -> str:
+        return f"{self._bits(nbytes * 8):0{nbytes * 2}x}"
+
+    def urlsafe(self, nbytes: int) -> str:
+        return base64.urlsafe_b64encode(self._bits(nbytes * 8).to_bytes(nbytes, "big")).rstrip(b"=").decode()
+
+
 @dataclass
 class State:
     seed: int
@@ -162,6 +191,10 @@ class State:
     rate_windows: dict[str, tuple[float, int]] = field(default_factory=dict)  # token -> (start, count)
     expire_after_requests: int | None = None
     webhook_target: WebhookTarget | None = None
+    ids: IdSource = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ids = IdSource(self.seed)
 
     def user_data(self, end_user_id: str) -> UserData:
         return self.data.setdefault(end_user_id, UserData())
