@@ -68,6 +68,11 @@ ERROR_URI_BASE = "https://data.docs.fiskil.dev/errors#"  # documented (https://d
 DEFAULT_CONSENT_DURATION_SECONDS = 7_776_000
 TERMINATION_REASON_REVOKED = "Expired or Revoked"  # documented example value
 TERMINATION_REASON_EXPIRED = "Expired or Revoked"
+#: listConsents marks all 18 consent fields required and shows no null; a value that cannot exist
+#: yet is null: last_accessed before the first data read, termination_reason while active,
+#: end_user_email when the end user has none (email is optional on createEndUser) or was deleted.
+#: harness/contract/schemas/consent.json allows null for exactly these.
+CONSENT_NULLABLE_FIELDS = ("end_user_email", "last_accessed", "termination_reason")
 APP_NAME = "Fiskil Harness App"
 APP_LOGO = "https://example.invalid/harness-app.svg"
 

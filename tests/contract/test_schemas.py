@@ -97,3 +97,68 @@ def test_webhook_envelope_schema() -> None:
     envelope["delivery_attempt"] = 6
     with pytest.raises(ContractViolation, match=r"delivery_attempt"):
         assert_valid("webhook-envelope.json", envelope, what="webhook")
+
+
+# listConsents marks all of these required (https://docs.fiskil.com/data-api/api-reference/listConsents)
+CONSENT_FIELDS = {"account_ids", "active", "app_logo", "app_name", "arrangement_id", "created_at", "duration",
+                  "end_user_email", "end_user_id", "expires_at", "institution_id", "institution_logo",
+                  "institution_name", "institution_type", "last_accessed", "last_consent", "permissions",
+                  "termination_reason"}
+
+
+def test_consent_schema_requires_every_documented_field_and_nulls_only_the_named_assumptions() -> None:
+    from fakes.core.assumptions import CONSENT_NULLABLE_FIELDS
+
+    schema = load_schema("consent.json")
+    assert set(schema["required"]) == CONSENT_FIELDS
+    nullable = {name for name, prop in schema["properties"].items() if "null" in (prop["type"] if isinstance(prop["type"], list) else [prop["type"]])}
+    assert nullable == set(CONSENT_NULLABLE_FIELDS)
+    consent = {"account_ids": [], "active": True, "app_logo": "l", "app_name": "a", "arrangement_id": "ar", "created_at": "t",
+               "duration": 1, "end_user_email": None, "end_user_id": "eu", "expires_at": "t", "institution_id": "1",
+               "institution_logo": "l", "institution_name": "n", "institution_type": "banking", "last_accessed": None,
+               "last_consent": "t", "permissions": [], "termination_reason": None}
+    assert response_errors("GET", "/v1/consent", 200, json.dumps([consent])) == []
+    for field in sorted(CONSENT_FIELDS):
+        missing = {k: v for k, v in consent.items() if k != field}
+        assert response_errors("GET", "/v1/consent", 200, json.dumps([missing])) == [
+            f"GET /v1/consent 200: [0].{field}: required property missing"]
+
+
+def test_the_fakes_consents_carry_every_field_through_their_life() -> None:
+    import httpx
+
+    from fakes.core.app import CoreConfig, build_core
+    from fakes.core.server import CoreServer
+    from fakes.link_browser import LinkBrowser
+    from harness.contract import install_schema_hook
+
+    core = build_core(CoreConfig(client_id="c", client_secret="s"))
+    install_schema_hook(core)
+    with CoreServer(core) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        auth = {"Authorization": "Bearer " + client.post("/v1/token", json={"client_id": "c", "client_secret": "s"}).json()["token"]}
+        end_user_id = client.post("/v1/end-users", json={"name": "No Email"}, headers=auth).json()["end_user_id"]
+        session = client.post("/v1/auth/session", json={"end_user_id": end_user_id}, headers=auth).json()
+        LinkBrowser(client).complete(session["auth_url"])
+
+        def consents() -> list[dict]:
+            response = client.get("/v1/consent", params={"end_user_id": end_user_id}, headers=auth)
+            assert response.status_code == 200, response.text  # the hook would answer 500 on a violation
+            return response.json()
+
+        [fresh] = consents()
+        assert set(fresh) >= CONSENT_FIELDS and fresh["last_accessed"] is None and fresh["end_user_email"] is None
+        assert client.get("/v1/banking/accounts", params={"end_user_id": end_user_id}, headers=auth).status_code == 200
+        [read] = consents()
+        assert isinstance(read["last_accessed"], str)
+        assert client.delete(f"/v1/consent/{fresh['arrangement_id']}", headers=auth).status_code == 204
+        [revoked] = consents()
+        assert revoked["active"] is False and isinstance(revoked["termination_reason"], str)
+
+
+def test_token_response_needs_token_type_and_expires_in_alike() -> None:
+    full = {"token": "t0k3n", "token_type": "Bearer", "expires_in": 900}
+    assert response_errors("POST", "/v1/token", 200, json.dumps(full)) == []
+    for field in ("token", "token_type", "expires_in"):
+        partial = {k: v for k, v in full.items() if k != field}
+        assert response_errors("POST", "/v1/token", 200, json.dumps(partial)) == [
+            f"POST /v1/token 200: {field}: required property missing"]
