@@ -44,6 +44,20 @@ def _send(ctx: Any, http_client: httpx.Client, target: Any, method: str, path: s
     return response
 
 
+def _answered(what: str, response: httpx.Response) -> str:
+    """`<what> answered <status>: <error name>: <error message>`: a failure says why the target
+    refused (a schema violation's message names the broken field), not just the status."""
+    text = f"{what} answered {response.status_code}"
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        name = body.get("name")
+        return f"{text}: {name}: {body['message']}" if isinstance(name, str) else f"{text}: {body['message']}"
+    return f"{text}: {response.text[:300]}" if response.text.strip() else text
+
+
 def _body(response: httpx.Response) -> Any:
     try:
         return response.json()
@@ -61,7 +75,7 @@ def _email(request: pytest.FixtureRequest, n: int) -> str:
 def _token(http_client: httpx.Client, target: Any) -> str:
     response = http_client.post(f"{target.base_url}/v1/token", timeout=15,
                                 json={"client_id": target.client_id, "client_secret": target.client_secret})
-    assert response.status_code == 200, f"POST /v1/token answered {response.status_code}; check the credentials"
+    assert response.status_code == 200, _answered("POST /v1/token", response) + " (check the credentials)"
     return response.json()["token"]
 
 
@@ -125,8 +139,7 @@ def list_end_users_with_token(ctx: Any, http_client: httpx.Client, target: Any) 
 def answers_with_status(ctx: Any, status: int) -> None:
     response = ctx.response
     assert response.status_code == status, (
-        f"{response.request.method} {response.request.url.path} answered {response.status_code}, expected {status}: "
-        f"{response.text[:300]}"
+        _answered(f"{response.request.method} {response.request.url.path}", response) + f" (expected {status})"
     )
 
 
@@ -163,7 +176,7 @@ def create_end_user(ctx: Any, http_client: httpx.Client, target: Any, fiskil_api
 @given("the API client has created an end user")
 def has_created_end_user(ctx: Any, http_client: httpx.Client, target: Any, fiskil_api: Any, request: pytest.FixtureRequest) -> None:
     create_end_user(ctx, http_client, target, fiskil_api, request)
-    assert ctx.response.status_code in (200, 201), f"creating an end user answered {ctx.response.status_code}: {ctx.response.text[:200]}"
+    assert ctx.response.status_code in (200, 201), _answered("creating an end user", ctx.response)
 
 
 @when("the API client creates an end user with the same email")
@@ -215,7 +228,7 @@ def create_session(ctx: Any, http_client: httpx.Client, target: Any) -> None:
 @given("the API client has created an auth session for that end user")
 def has_session(ctx: Any, http_client: httpx.Client, target: Any) -> None:
     response = _create_session(ctx, http_client, target)
-    assert response.status_code in (200, 201), f"creating an auth session answered {response.status_code}"
+    assert response.status_code in (200, 201), _answered("creating an auth session", response)
     ctx.auth_url = response.json()["auth_url"]
 
 
@@ -342,7 +355,7 @@ def page_through(ctx: Any, http_client: httpx.Client, target: Any, path: str, si
     params: dict[str, Any] | None = {"end_user_id": ctx.end_user_id, "page[size]": size}
     for _ in range(MAX_PAGES):
         response = _send(ctx, http_client, target, "GET", url, params=params)
-        assert response.status_code == 200, f"page {len(ctx.pages) + 1} answered {response.status_code}"
+        assert response.status_code == 200, _answered(f"page {len(ctx.pages) + 1}", response)
         ctx.pages.append(_body(response))
         url = (ctx.pages[-1].get("links") or {}).get("next")
         params = None  # links.next is a full URI carrying the cursor

@@ -6,6 +6,7 @@ A message reads "GET /v1/banking/transactions 200: transactions[0].amount: requi
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -65,10 +66,31 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _collapse(described: list[tuple[str, str]]) -> list[str]:
+    """The same problem at the same place in many list items is one line,
+    `transactions[*].amount: required property missing (100 items)`, so a message naming the
+    field is not cut off after the first few of a hundred identical ones."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for path, problem in described:
+        groups.setdefault((_INDEX.sub("[*]", path), problem), []).append(path)
+    lines = []
+    for (general, problem), paths in groups.items():
+        if len(paths) == 1:
+            lines.append(f"{paths[0]}: {problem}")
+        else:
+            lines.append(f"{general}: {problem} ({len(paths)} items)")
+    return lines
+
+
 def schema_errors(schema_name: str, body: Any) -> list[str]:
-    """Every violation of one schema as "path: problem", sorted by path for stable messages."""
-    errors = sorted(validator_for(schema_name).iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    return [": ".join(_describe(error)) for error in errors]
+    """Every violation of one schema as "path: problem", sorted by path for stable messages;
+    repeats across list items collapsed into one counted line."""
+    errors = sorted(validator_for(schema_name).iter_errors(body),
+                    key=lambda e: ([(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.absolute_path], e.message))
+    return _collapse([_describe(error) for error in errors])
 
 
 def response_errors(method: str, path: str, status: int, body: bytes | str | Any, content_type: str = "application/json",
