@@ -127,8 +127,11 @@ def open_fake(fake_url: str | None, port: int | None) -> Iterator[Any]:
     config = CoreConfig(client_id=os.environ.get("FISKIL_CLIENT_ID") or _defaults()[0],
                         client_secret=os.environ.get("FISKIL_CLIENT_SECRET") or _defaults()[1])
     default_redactor.add(config.client_secret)
+    from harness.contract import build_checked_core
+
     try:
-        stack = FakeStack(config, edge_port=port or 0).__enter__()   # closes its client itself on failure
+        # the schema hook holds every answer the partner's app gets to the modelled contract
+        stack = FakeStack(core=build_checked_core(config), edge_port=port or 0).__enter__()   # closes its client itself on failure
     except Exception as exc:  # the JVM, the jar or the port: a set-up problem, said in one line
         raise UsageError(f"could not start the fake: {type(exc).__name__}: {exc}") from None
     try:

@@ -50,12 +50,12 @@ def _fake(fake_url: str | None, seed: int, http: httpx.Client) -> Iterator[tuple
             raise UsageError(f"no fiskil-harness fake answers at {fake_url}/__harness/reset ({type(exc).__name__})") from None
         yield fake_url, client_id, client_secret
         return
-    from fakes.core.app import CoreConfig, build_core
+    from fakes.core.app import CoreConfig
     from fakes.core.server import CoreServer
-    from harness.contract import install_schema_hook
+    from harness.contract import build_checked_core
 
-    core = build_core(CoreConfig(client_id=client_id, client_secret=client_secret, seed=seed))
-    install_schema_hook(core)  # the fake the recording is compared with must itself keep the contract
+    # the fake the recording is compared with must itself keep the contract
+    core = build_checked_core(CoreConfig(client_id=client_id, client_secret=client_secret, seed=seed))
     with CoreServer(core) as server:
         yield server.url, client_id, client_secret
 

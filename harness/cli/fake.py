@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import logging
 import os
 import signal
 import socket
@@ -97,6 +98,18 @@ def _credentials_line() -> str:
     return f"{client_id}; {secret}"
 
 
+def _report_contract_violations() -> None:
+    """The core logs each schema violation it turns into a 500 (logger fakes.core.api); show those
+    on stderr, where the person running the fake looks."""
+    logger = logging.getLogger("fakes.core.api")
+    if not any(getattr(handler, "_fiskil_fake", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("fiskil-harness fake: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        handler._fiskil_fake = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
 def _raise_interrupt_once(signum: int, frame: FrameType | None) -> None:
     """First Ctrl-C / SIGTERM starts a clean stop; further ones are ignored so the stop can finish."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -112,12 +125,16 @@ def run(args: argparse.Namespace) -> int:
     from fakes.core.state import WebhookTarget
     from fakes.stack import FakeStack
     from fakes.wiremock.process import WireMockStartError
+    from harness.contract import build_checked_core
 
     previous = {sig: signal.signal(sig, _raise_interrupt_once) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         # The target is part of the configuration, so it survives POST /__harness/reset.
         target = WebhookTarget(args.webhook_url, webhook_secret) if webhook_secret is not None else None
-        with FakeStack(CoreConfig(seed=args.seed, webhook_target=target), edge_port=args.port) as stack:
+        _report_contract_violations()
+        # the schema hook: every /v1 answer is checked; a violation answers 500 contract_violation
+        core = build_checked_core(CoreConfig(seed=args.seed, webhook_target=target))
+        with FakeStack(core=core, edge_port=args.port) as stack:
             base = stack.base_url
             print(f"Fiskil API (give this to your integration): {base}", flush=True)
             print(f"control API:  {base}/__harness  (see docs/fake.md)", flush=True)

@@ -164,7 +164,10 @@ def run_variant(fault: str, work: Path) -> VariantResult:
     work.mkdir(parents=True, exist_ok=True)
     expected = EXPECTED.get(fault)
     kinds = {d.split(":")[0] for d in expected} if expected else {"scenario", "webhook", "audit", "probe"}
-    with FakeStack(CoreConfig(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET)) as stack, \
+    from harness.contract import build_checked_core
+
+    core = build_checked_core(CoreConfig(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET))
+    with FakeStack(core=core) as stack, \
             ReferenceProcess(stack.base_url, work / "app", faults=faults) as ref:
         if "scenario" in kinds:
             names = tuple(d.split(":", 1)[1] for d in expected if d.startswith("scenario:")) if expected else None

@@ -114,3 +114,82 @@ def test_unauthorised_answers_in_the_route_familys_shape_and_pass_the_hook(fake:
     refused = fake.get(path, params={"end_user_id": "x"}, headers={"Authorization": "Bearer made-up"})
     assert refused.status_code == 401, refused.text
     assert refused.headers["content-type"].startswith(media_type) and refused.json()["name"] == name
+
+
+class _Captured(Exception):
+    """Stops a command right after it built its fake (no JVM needed to see how the core is set up)."""
+
+
+class _CapturingStack:
+    cores: list = []
+
+    def __init__(self, config=None, *, core=None, **_: object) -> None:
+        _CapturingStack.cores.append(core)
+
+    def __enter__(self) -> _CapturingStack:
+        raise _Captured
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+def _violates(core) -> None:
+    """Serve `core` and prove its schema hook turns a broken answer into a 500 contract_violation."""
+    with CoreServer(core) as server, httpx.Client(base_url=server.url, timeout=5) as client:
+        headers = bearer(client)
+        end_user_id = client.post("/v1/end-users", json={"email": "every@example.invalid"}, headers=headers).json()["end_user_id"]
+        answer = client.get(f"/v1/end-users/{end_user_id}", headers=headers)
+    assert answer.status_code == 500 and answer.json()["name"] == "contract_violation", answer.text
+
+
+@pytest.fixture
+def broken_end_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FISKIL_CLIENT_ID", CREDENTIALS["client_id"])
+    monkeypatch.setenv("FISKIL_CLIENT_SECRET", CREDENTIALS["client_secret"])
+    monkeypatch.setattr(EndUser, "to_json", lambda self: {"identifier": self.id})
+    monkeypatch.setattr("fakes.stack.FakeStack", _CapturingStack)
+    _CapturingStack.cores = []
+
+
+def test_check_and_selftest_serve_a_hooked_core(broken_end_users: None, tmp_path) -> None:
+    from harness.cli import UsageError
+    from harness.cli.check import open_fake
+    from harness.selftest.runner import run_variant
+
+    with pytest.raises(UsageError), open_fake(None, None):
+        pass  # check: the stub refuses to start, after the core was built
+    with pytest.raises(_Captured):
+        run_variant("", tmp_path)  # check --selftest
+    assert len(_CapturingStack.cores) == 2
+    for core in _CapturingStack.cores:
+        _violates(core)
+
+
+def test_drifts_in_process_fake_is_hooked(broken_end_users: None) -> None:
+    from harness.cli.drift import _fake
+
+    with httpx.Client(timeout=5) as http, _fake(None, 0, http) as (url, client_id, client_secret):
+        headers = {"Authorization": "Bearer " + http.post(f"{url}/v1/token", json={"client_id": client_id, "client_secret": client_secret}).json()["token"]}
+        end_user_id = http.post(f"{url}/v1/end-users", json={"email": "d@example.invalid"}, headers=headers).json()["end_user_id"]
+        assert http.get(f"{url}/v1/end-users/{end_user_id}", headers=headers).json()["name"] == "contract_violation"
+
+
+GOA_BODY = json.dumps({"fault": False, "id": "a", "message": "m", "name": "end_user_not_found", "temporary": False, "timeout": False}).encode()
+SIMPLE_BODY = json.dumps({"id": "err_1", "name": "InvalidRequest", "message": "m"}).encode()
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type", "problem"), [
+    ("GET", "/v1/end-users/x", GOA_BODY, "application/json", "a goa error must be served as application/vnd.goa.error, not application/json"),
+    ("POST", "/v1/token", GOA_BODY, "application/json; charset=utf-8", "a goa error must be served as application/vnd.goa.error"),
+    ("GET", "/v1/banking/accounts", SIMPLE_BODY, "application/vnd.goa.error", "application/vnd.goa.error is for goa errors"),
+])
+def test_error_media_type_must_match_the_shape_served(method: str, path: str, body: bytes, content_type: str, problem: str) -> None:
+    with pytest.raises(ContractViolation) as info:
+        check_served_response(Served(method, path, path, 404, body, {"content-type": content_type}))
+    assert problem in str(info.value)
+
+
+def test_errors_in_their_own_media_type_pass() -> None:
+    check_served_response(Served("GET", "/v1/end-users/x", "/v1/end-users/{id}", 404, GOA_BODY, {"content-type": "application/vnd.goa.error"}))
+    check_served_response(Served("POST", "/v1/token", "/v1/token", 401, GOA_BODY, {"content-type": "application/vnd.goa.error"}))
+    check_served_response(Served("GET", "/v1/banking/accounts", "/v1/banking/accounts", 400, SIMPLE_BODY, {"content-type": "application/json"}))

@@ -65,9 +65,12 @@ def running_fake() -> Iterator[RunningFake]:
 
 
 @contextlib.contextmanager
-def _fake_process(extra_args: list[str], env: dict[str, str]) -> Iterator[RunningFake]:
+def _fake_process(extra_args: list[str], env: dict[str, str], python_code: str | None = None) -> Iterator[RunningFake]:
+    """`fiskil-harness fake` in a child; `python_code` (run with `-c`, the CLI's args in sys.argv)
+    replaces `-m harness` when a test must change the fake before it starts."""
+    launcher = ["-c", python_code] if python_code else ["-m", "harness"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness", "fake", "--seed", "5",
+        [sys.executable, *launcher, "fake", "--seed", "5",
          *(extra_args if "--port" in extra_args else ["--port", str(free_port()), *extra_args])],
         cwd=PROJECT_ROOT,
         env=env,
@@ -233,3 +236,29 @@ def test_the_fake_delivers_signed_webhooks_to_the_registered_url_also_after_a_re
                 "expected consent.received and the accounts, balances and transactions sync events, "
                 f"the receiver processed {received.processed_ids()}")
             assert WEBHOOK_SECRET not in fake.text
+
+
+# A fake whose end users lost their `id`: the schema hook must catch it in `fiskil-harness fake` too.
+BROKEN_FAKE = (
+    "import sys\n"
+    "import fakes.core.state as state\n"
+    "state.EndUser.to_json = lambda self: {'identifier': self.id, 'email': self.email, 'name': self.name, 'phone': self.phone}\n"
+    "from harness.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.jvm
+def test_the_fake_command_serves_a_contract_violation_as_500_and_logs_it() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with _fake_process([], env, python_code=BROKEN_FAKE) as fake, httpx.Client(base_url=fake.base_url(), timeout=10) as client:
+        token = client.post("/v1/token", json={"client_id": "harness-client-id", "client_secret": "harness-client-secret"}).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        end_user_id = client.post("/v1/end-users", json={"email": "v@example.invalid"}, headers=auth).json()["end_user_id"]
+        answer = client.get(f"/v1/end-users/{end_user_id}", headers=auth)
+        assert answer.status_code == 500
+        assert answer.json()["name"] == "contract_violation"
+        assert answer.headers["content-type"].startswith("application/vnd.goa.error")  # the route's error shape
+        fake.proc.send_signal(signal.SIGINT)
+        rest, _ = fake.proc.communicate(timeout=30)
+    assert "fiskil-harness fake: contract violation: GET /v1/end-users/{id} 200: id: required property missing" in rest
