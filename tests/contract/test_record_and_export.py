@@ -23,8 +23,32 @@ SECRET = "record-test-secret-5f2c9e"
 CLIENT_ID = "record-test-client"
 
 
+def _personal_data_of(core, end_user_id: str) -> list[str]:
+    """The fake's generated personal values for a user: payee names and nicknames, descriptions."""
+    store = core.state.user_data(end_user_id)
+    values = []
+    for payee in store.payees.values():
+        values += [f'"{payee["nickname"]}"', payee["domestic"]["account"]["account_name"], payee["description"]]
+    values += [f'"{tx["description"]}"' for tx in list(store.transactions.values())[:50]]
+    return values
+
+
 def test_record_against_a_fake_is_sanitised_and_shows_no_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import harness.cli.record as record_cli
+    from tests.contract.test_sanitise import PII, pii_exchanges
+
+    real_capture = record_cli.capture_contract_traffic
+
+    def capture_plus_every_pii_shape(*args, **kwargs):
+        """What the features recorded, plus exchanges holding every personal field shape of
+        fiskil-api.md §9 (the fake does not serve identity data, Fiskil does)."""
+        capture = real_capture(*args, **kwargs)
+        extra = [{**exchange, "seq": len(capture.exchanges) + n} for n, exchange in enumerate(pii_exchanges(), start=1)]
+        capture.exchanges = [*capture.exchanges, *extra]
+        return capture
+
+    monkeypatch.setattr(record_cli, "capture_contract_traffic", capture_plus_every_pii_shape)
     core = build_core(CoreConfig(client_id=CLIENT_ID, client_secret=SECRET))
     out = tmp_path / "recordings"
     with CoreServer(core) as server, httpx.Client(timeout=10) as http:
@@ -34,13 +58,19 @@ def test_record_against_a_fake_is_sanitised_and_shows_no_drift(tmp_path: Path, m
         monkeypatch.setenv("FISKIL_SANDBOX_END_USER_ID", end_user_id)
         assert main(["record", "--target", "sandbox", "--out", str(out), "--sandbox-url", server.url]) == 0
     files = sorted(out.glob("*.json"))
-    assert len(files) >= 20
+    assert len(files) >= 20 + len(pii_exchanges())
     texts = [f.read_text() for f in files]
     everything = "\n".join(texts)
     issued_tokens = list(core.state.tokens)
     assert issued_tokens, "the features requested tokens"
-    for original in [SECRET, CLIENT_ID, "Contract Check", *issued_tokens]:
+    personal = _personal_data_of(core, end_user_id)
+    payee_ids = list(core.state.user_data(end_user_id).payees)
+    assert payee_ids and all(payee_id in everything for payee_id in payee_ids), "the payees were recorded (ids kept)"
+    for original in [SECRET, CLIENT_ID, "Contract Check", *issued_tokens, *PII.values(), *personal]:
         assert original not in everything, f"an original value leaked into the recordings: {original[:8]}…"
+    for extra in files[-len(pii_exchanges()):]:
+        extra.unlink()  # drift below compares what the fake itself answered
+    files = files[:-len(pii_exchanges())]
     emails = set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", everything))
     assert emails and all(e.endswith("@example.invalid") for e in emails), sorted(emails)[:3]
     assert SECRET not in capsys.readouterr().out
