@@ -266,12 +266,16 @@ class Sanitiser:
         if isinstance(part.get("path"), str):
             clean["path"] = self._scrub_text(part["path"])
         if isinstance(part.get("query"), dict):
-            root = _Context()
-            clean["query"] = {name: [self._redact(v, category, root) if (category := self._category(name, root))
-                                     else self._scrub_text(v) if isinstance(v, str) else v
-                                     for v in (values if isinstance(values, list) else [values])]
-                              for name, values in part["query"].items()}
+            clean["query"] = {name: self._query_values(name, values) for name, values in part["query"].items()}
         return clean
+
+    def _query_values(self, name: str, values: Any) -> list[Any]:
+        """A query parameter is judged by its name like a JSON key (?email=... is an email)."""
+        category = self._category(name, _Context())
+        items = values if isinstance(values, list) else [values]
+        if category:
+            return [self._redact(value, category, _Context()) for value in items]
+        return [self._scrub_text(value) if isinstance(value, str) else value for value in items]
 
     def sanitise_exchange(self, exchange: dict[str, Any]) -> dict[str, Any]:
         """A sanitised copy of one recorded exchange (see harness.contract.recording for its shape)."""
