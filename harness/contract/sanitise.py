@@ -22,9 +22,9 @@ Three rules, because recordings are shared and personal data must not survive in
    "Person 5 St".
 
 Identifiers (end_user_id, arrangement_id, fiskil_id, ...) are not personal data and are kept: the
-drift replay needs them to map recorded ids to the fake's ids. Field shapes: /work/shared/fiskil-api.md
-§9 (https://docs.fiskil.com/payee, https://docs.fiskil.com/transactions,
-https://docs.fiskil.com/data-api/api-reference/getCustomerIdentity).
+drift replay needs them to map recorded ids to the fake's ids. Field shapes come from
+Fiskil's pages (https://docs.fiskil.com/payee, https://docs.fiskil.com/transactions,
+https://docs.fiskil.com/data-api/api-reference/getCustomerIdentity; docs/sources.md).
 """
 
 from __future__ import annotations

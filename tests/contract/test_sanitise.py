@@ -96,7 +96,7 @@ def test_known_secrets_given_up_front_are_replaced_in_free_text() -> None:
     assert TOKEN not in sanitiser.sanitise_text(f"Authorization: Bearer {TOKEN}")
 
 
-# --- personal data in the field shapes of /work/shared/fiskil-api.md §9 ---------------------------
+# --- personal data in the field shapes of Fiskil's payee, transaction and identity pages (docs/sources.md) ---
 # Every value below that a person could be identified by; none may survive in a stored recording.
 PII = {
     "payee_nickname": "Alexis",
