@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from fakes.wiremock.edge import JournalEntry
 from harness.audit import backoff
-from harness.redaction import default_redactor
+from harness.redaction import MASK, default_redactor
 
 TOKEN_PATH = "/v1/token"
 API_PREFIX = "/v1/"
@@ -27,6 +27,7 @@ CREDENTIAL_QUERY_KEYS = frozenset({
     "client_secret", "secret", "token", "access_token", "password", "api_key", "apikey", "authorization", "bearer",
 })
 _BEARER = re.compile(r"(?i)^bearer\s+(\S+)$")
+_LABEL = re.compile(r"token#[0-9a-f]{8}")
 #: A token response without expires_in lasts this long: Fiskil's tokens last 15 minutes
 #: (https://docs.fiskil.com/data-api/guides/getting-started/authentication).
 DEFAULT_TOKEN_TTL_S = 900.0
@@ -87,7 +88,11 @@ def bearer(entry: JournalEntry) -> str | None:
 
 
 def token_label(token: str) -> str:
-    """A stable, non-reversible name for a token in evidence (the token itself is never shown)."""
+    """A stable, non-reversible name for a token in evidence (the token itself is never shown).
+
+    A saved journal (harness/audit/saved.py) already carries labels instead of tokens: kept as they are."""
+    if _LABEL.fullmatch(token):
+        return token
     return "token#" + hashlib.sha256(token.encode()).hexdigest()[:8]
 
 
@@ -146,6 +151,8 @@ def _issued_tokens(entries: Sequence[JournalEntry]) -> list[_Issued]:
         body = entry.json_body() if hasattr(entry, "json_body") else None
         body = body if isinstance(body, dict) else {}
         value = body.get("token") or body.get("access_token")
+        if value == MASK:
+            value = None        # a saved journal masks it: tied by first use below
         try:
             lifetime = float(body["expires_in"]) if body.get("expires_in") is not None else DEFAULT_TOKEN_TTL_S
         except (TypeError, ValueError):

@@ -2,6 +2,8 @@
 
 1. Start one fake (or reuse `--fake-url`) and print what the partner's app must be configured with,
    BEFORE anything runs: with `--port` the URL is known in advance, so the app can be started first.
+   A reused fake is reset before every scenario, so its request journal is saved to the report dir
+   first (`audit --journal FILE` audits the partner's earlier traffic from it).
 2. Wait (bounded) until the app answers the adapter contract at `--adapter`.
 3. Run the integration features (and the webhook features with `--webhook-url`) serially against the
    app: pytest with `--subject <adapter> --fake-url <fake> -p no:xdist`, JUnit + Allure results.
@@ -29,6 +31,7 @@ import httpx
 
 from harness.adapters.http import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV, check_adapter_url
 from harness.cli import UsageError
+from harness.cli.fake import check_port_free
 from harness.redaction import default_redactor
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -135,6 +138,23 @@ def open_fake(fake_url: str | None, port: int | None) -> Iterator[Any]:
         yield stack
     finally:
         stack.stop()
+
+
+def save_existing_journal(stack: Any, fake_url: str, run_dir: Path) -> Path | None:
+    """Before the first reset of a reused fake: keep the traffic it already holds (redacted) and say where."""
+    from harness.audit.journal import from_serve_events
+    from harness.audit.saved import fake_webhook_times, save_journal
+
+    events = stack.edge.admin.serve_events()
+    requests = len(from_serve_events(events))
+    if not requests:
+        return None
+    path = save_journal(run_dir / "journal-before-check.json", events,
+                        webhook_times=fake_webhook_times(stack.client, fake_url.rstrip("/")), source=fake_url)
+    print(f"The fake at {fake_url} held {requests} requests from your integration; check resets the fake before "
+          f"every scenario, so they were saved first to {path}\n"
+          f"  audit them with: fiskil-harness audit --journal {path}", flush=True)
+    return path
 
 
 def _defaults() -> tuple[str, str]:
@@ -299,7 +319,12 @@ def run(args: argparse.Namespace) -> int:
         return run_selftest_cli(args)
     adapter, secret = validate(args)
     run_dir = Path(args.report_dir).resolve() / time.strftime("%Y%m%d-%H%M%S")
+    if args.port:
+        check_port_free(args.port, "pick another --port, or leave --port out: check then starts the fake on a free "
+                                   "port and prints its URL before it waits for your app")
     with open_fake(args.fake_url, args.port) as stack:
+        if args.fake_url:
+            save_existing_journal(stack, args.fake_url, run_dir)
         client_id = stack.core.config.client_id if stack.core is not None else (os.environ.get("FISKIL_CLIENT_ID") or _defaults()[0])
         print_configuration(stack.base_url, client_id, adapter)
         wait_for_adapter(adapter, args.wait)
@@ -308,7 +333,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"running {', '.join(paths)} against {adapter} (reports: {run_dir})", flush=True)
         code = run_scenarios(pytest_command(adapter, stack.base_url, run_dir, paths, args.keyword), run_dir, env)
         if code == 5:
-            raise UsageError("no scenario matched (check -k); nothing was graded")
+            raise UsageError(f"no scenario matched -k {args.keyword!r}; nothing was graded. -k matches test names and "
+                             "scenario titles, words joined by _ (e.g. -k pre_selected, -k token_expires), "
+                             "combined with and/or/not")
         if code in (2, 3, 4) or not (run_dir / "results.json").exists():
             tail = (run_dir / "pytest.log").read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
             print(default_redactor.redact("\n".join(tail)), file=sys.stderr)
