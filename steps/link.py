@@ -1,5 +1,8 @@
 """Steps for the Link flow: the customer connects (or fails to connect) their bank, and what the
-integration then stores and shows them."""
+integration then stores and shows them.
+
+PYTEST_DONT_REWRITE: the messages say expected and observed; introspection would only add noise.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 The journal views leave out the kit's own calls (control API, `X-Harness-Probe: 1` reads), so
 everything counted here is what the integration under test sent. `ctx.journal_mark` (set by the
 steps that finish a set-up action) lets a step look only at what happened since.
+
+PYTEST_DONT_REWRITE: every assertion here carries its own "expected ..., observed ..." message, so
+pytest's assertion introspection would only add noise to the report.
 """
 
 from __future__ import annotations
@@ -33,6 +36,52 @@ def describe_journal(entries: list[Any], limit: int = 20) -> str:
         status = entry.status if entry.status else "no HTTP response (socket fault)"
         lines.append(f"  +{entry.logged_at - start:7.3f}s {entry.method:<6} {entry.url} → {status}")
     return default_redactor.redact("\n".join(lines))
+
+
+#: How many of the integration's requests a failed sync shows.
+SYNC_TRAFFIC_LIMIT = 10
+
+
+def _token_names(entries: list[Any]) -> dict[str, str]:
+    """token#1, token#2, ... by first use in the scenario: readable, and no token is ever shown."""
+    from harness.audit.rules import bearer
+
+    names: dict[str, str] = {}
+    for entry in entries:
+        token = bearer(entry)
+        if token and token not in names:
+            names[token] = f"token#{len(names) + 1}"
+    return names
+
+
+def describe_requests(entries: list[Any], names: dict[str, str], limit: int = SYNC_TRAFFIC_LIMIT) -> str:
+    """One line per request, e.g. `GET /v1/banking/transactions → 401 (token#2)`, the last `limit` of them."""
+    from harness.audit.rules import bearer
+
+    if not entries:
+        return "  (the integration sent no request to Fiskil)"
+    shown = entries[-limit:]
+    lines = [f"  … {len(entries) - limit} earlier requests"] if len(entries) > limit else []
+    for entry in shown:
+        status = entry.status if entry.status else "no HTTP response (socket fault)"
+        token = bearer(entry)
+        auth = f" ({names.get(token, 'a token')})" if token else (" (no Authorization)" if entry.path != "/v1/token" else "")
+        page = " (next page)" if "page[after]" in entry.query else ""
+        lines.append(f"  {entry.method} {entry.path}{page} → {status}{auth}")
+    return default_redactor.redact("\n".join(lines))
+
+
+def mark_sync(ctx: Any, edge: Any) -> None:
+    """Remember where the journal stood when a sync started, for the evidence if it fails."""
+    ctx.sync_mark = len(edge.requests())
+
+
+def sync_traffic(ctx: Any, edge: Any) -> str:
+    """The integration's requests during the last sync, for a failure message."""
+    entries = edge.requests()
+    during = entries[ctx.get("sync_mark", ctx.get("journal_mark", 0)):]
+    return (f"the integration's requests to Fiskil during the sync (last {min(len(during), SYNC_TRAFFIC_LIMIT)} of "
+            f"{len(during)}):\n" + describe_requests(during, _token_names(entries)))
 
 
 def mark_journal(ctx: Any, edge: Any) -> None:

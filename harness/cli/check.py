@@ -41,6 +41,8 @@ WEBHOOK_FEATURES = PROJECT_ROOT / "features" / "test_webhooks.py"           # bi
 #: its Python logs); over HTTP the partner app keeps its own configuration.
 NOT_OVER_HTTP = ("wrong_client_secret",)
 DEFAULT_WAIT_S = 60.0
+#: How many lines of a failed scenario's message the report shows (a failed sync quotes 10 requests).
+MESSAGE_LINES = 14
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -237,7 +239,8 @@ def grades_from_results(path: Path) -> list[Grade]:
         if verdict == "FAIL":
             if r.get("failed_step"):
                 evidence.append(f"failing step: {r['failed_step']}")
-            evidence += [line for line in (r.get("message") or "").splitlines()[:4] if line.strip()]
+            # the expectation, what was observed and the traffic the step quoted (e.g. a failed sync's requests)
+            evidence += [line for line in (r.get("message") or "").splitlines()[:MESSAGE_LINES] if line.strip()]
             evidence += [e.splitlines()[0] for e in r.get("evidence", [])[:2] if e]
         elif verdict == "SKIP" and r.get("skip_reason"):
             evidence.append(r["skip_reason"].splitlines()[0])
@@ -297,7 +300,7 @@ def render(grades: list[Grade]) -> str:
         mark = "" if g.required else " (informational)"
         lines.append(f"{g.verdict:<6} {g.feature} › {g.scenario}{mark}")
         if g.verdict not in ("PASS",):
-            lines.extend(f"         {e}" for e in g.evidence[:6])
+            lines.extend(f"         {e}" for e in g.evidence[:MESSAGE_LINES + 3])
     required = [g for g in grades if g.required and g.verdict != "SKIP"]
     failed = [g for g in required if g.verdict != "PASS"]
     skipped = sum(g.verdict == "SKIP" for g in grades)

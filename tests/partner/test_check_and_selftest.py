@@ -43,6 +43,7 @@ def test_check_fails_a_faulty_process_with_evidence(stack, tmp_path, capsys):
     assert code == 1
     assert "FAIL   The access token expires › A valid token is reused across syncs" in out
     assert "new token" in out and "RESULT: NOT CONFORMANT" in out
+    assert "POST   /v1/token → 200" in out          # the traffic the step quoted, not just its first line
 
 
 def test_check_usage_errors_exit_2(capsys):
