@@ -3,10 +3,11 @@ and by the audit rule `no-backoff`, so the two can never disagree.
 
 Why this criterion: a timing check must measure behaviour, not speed. Load only ever *adds* time, so
 an immediate-retry client under load looks like a slow client, never the other way round. What load
-cannot fake is a wait far above what an immediate retry costs: through the edge that is 1-8 ms per
-retry (measured idle and beside 4 CPU burners on 2 cores). The floor is therefore 100 ms *per retry*
-(a chain of 4 retries must wait 400 ms in total): load would have to stall every single retry by
-100 ms to hide a missing backoff. A wait is measured from the moment the edge finished answering
+cannot fake is a wait far above what an immediate retry costs: through the edge that is 1-3 ms per
+retry idle and up to ~30 ms under a full self-test plus 2 CPU burners on 2 cores (chains of 4
+immediate retries then totalled 10-53 ms, measured). The floor is therefore 100 ms *per retry* (a
+chain of 4 retries must wait 400 ms in total): load would have to stall every single retry by 100 ms
+to hide a missing backoff. A wait is measured from the moment the edge finished answering
 one attempt to the next attempt, so a slow server answer never counts as the client waiting.
 
 The reference integration backs off with equal jitter (each wait between half and all of
