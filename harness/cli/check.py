@@ -57,7 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     where.add_argument("--port", type=int, help="start the fake on this port, so its URL is known before your app starts")
     parser.add_argument("--wait", type=float, default=DEFAULT_WAIT_S, metavar="S", help=f"how long to wait for your app to answer (default {DEFAULT_WAIT_S:g} s)")
     parser.add_argument("--log-file", help="your app's log file: checked for leaked tokens and secrets after one flow")
-    parser.add_argument("-k", dest="keyword", help="only scenarios matching this pytest -k expression")
+    parser.add_argument("-k", dest="keyword",
+                        help="only scenarios matching this pytest -k expression: test names or title words joined by _ (e.g. pre_selected)")
     parser.add_argument("--report-dir", default="reports/check", help="where junit.xml, allure-results/ and results.json go")
     parser.add_argument("--selftest", action="store_true",
                         help="instead: run the seeded-fault self-test against the reference integration and print the detection table")
