@@ -242,7 +242,8 @@ def grades_from_results(path: Path) -> list[Grade]:
                 evidence.append(f"failing step: {r['failed_step']}")
             # the expectation, what was observed and the traffic the step quoted (e.g. a failed sync's requests)
             evidence += [line for line in (r.get("message") or "").splitlines()[:MESSAGE_LINES] if line.strip()]
-            evidence += [e.splitlines()[0] for e in r.get("evidence", [])[:2] if e]
+            # one-line evidence (the subject's stored state); a block's heading alone says nothing
+            evidence += [e.splitlines()[0] for e in r.get("evidence", [])[:2] if e and not e.splitlines()[0].endswith(":")]
         elif verdict == "SKIP" and r.get("skip_reason"):
             evidence.append(r["skip_reason"].splitlines()[0])
         grades.append(Grade(r["feature"], r["scenario"], verdict, True, [default_redactor.redact(e) for e in evidence]))
