@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -46,6 +47,9 @@ TARGET_FIXTURES = {"target", "subject", "fake_stack", "edge", "control", "fiskil
 OPTIONS_KEY = pytest.StashKey[HarnessOptions]()
 #: seconds the harness spent resetting state for this test (the bench's "overhead per scenario")
 OVERHEAD_KEY = pytest.StashKey[float]()
+#: the scenario's ctx, subject and edge, kept on the test item for the failure evidence: pytest-bdd
+#: requests them through getfixturevalue, which leaves them out of `item.funcargs`
+EVIDENCE_FIXTURES_KEY = pytest.StashKey[dict[str, Any]]()
 EVIDENCE_LIMIT = 12
 
 
@@ -134,7 +138,20 @@ def _select_features(config: pytest.Config, items: list[pytest.Item]) -> None:
         items[:] = selected
 
 
+def title_keywords(title: str) -> set[str]:
+    """What `-k` may match in a scenario's title: the title itself and its words joined by `_`
+    ("pre-selected" -> "pre_selected"), so `-k pre_selected` or `-k pre-selected` finds the scenario
+    even though pytest-bdd's test name drops the hyphen."""
+    joined = re.sub(r"[^0-9a-z]+", "_", title.lower()).strip("_")
+    return {title, joined} - {""}
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Scenario titles become -k keywords (before pytest's own -k deselection runs), then --harness-feature."""
+    for item in items:
+        if scenario_feature_file(item) is not None:
+            item.extra_keyword_matches.update(title_keywords(describe_item(item)["scenario"]))
     _select_features(config, items)
     options = config.stash.get(OPTIONS_KEY, None)
     if options is None or options.is_fake:
@@ -179,7 +196,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def _funcarg(item: pytest.Item, name: str) -> Any:
-    return getattr(item, "funcargs", {}).get(name)
+    value = getattr(item, "funcargs", {}).get(name)
+    return value if value is not None else item.stash.get(EVIDENCE_FIXTURES_KEY, {}).get(name)
+
+
+def _keep_for_evidence(request: pytest.FixtureRequest, name: str, value: Any) -> None:
+    request.node.stash.setdefault(EVIDENCE_FIXTURES_KEY, {})[name] = value
 
 
 def _failure_evidence(item: pytest.Item) -> list[str]:
@@ -195,7 +217,8 @@ def _failure_evidence(item: pytest.Item) -> list[str]:
         with contextlib.suppress(Exception):
             from steps.traffic import describe_journal
 
-            evidence.append("edge journal (subject traffic):\n" + describe_journal(edge.requests(), limit=25))
+            # the newest requests: the summary shows 12 lines of each piece of evidence
+            evidence.append("edge journal (subject traffic):\n" + describe_journal(edge.requests(), limit=11))
     return evidence
 
 
@@ -320,7 +343,8 @@ def target(_session_target: Target, fake_stack: Any, request: pytest.FixtureRequ
 
 
 @pytest.fixture
-def edge(target: Target) -> Any:
+def edge(target: Target, request: pytest.FixtureRequest) -> Any:
+    _keep_for_evidence(request, "edge", target.edge)
     return target.edge
 
 
@@ -351,8 +375,10 @@ def link_browser(http_client: httpx.Client) -> Any:
 
 
 @pytest.fixture
-def ctx() -> ScenarioContext:
-    return ScenarioContext()
+def ctx(request: pytest.FixtureRequest) -> ScenarioContext:
+    context = ScenarioContext()
+    _keep_for_evidence(request, "ctx", context)
+    return context
 
 
 @pytest.fixture
@@ -361,6 +387,7 @@ def subject(_session_subject: Any, target: Target, ctx: ScenarioContext, request
     started = time.perf_counter()
     ctx.subject_was_reset = bool(_session_subject.reset())
     ctx.created_end_users = []
+    _keep_for_evidence(request, "subject", _session_subject)
     # No webhook target is registered here: the fake delivers its own webhooks only after a scenario
     # says so ("Fiskil sends its webhooks to the integration"); elsewhere a webhook-triggered
     # background sync would race the journal assertions of the flow under test.

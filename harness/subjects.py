@@ -22,6 +22,12 @@ from pathlib import Path
 from harness.adapters.protocol import Subject
 
 
+#: The backoff base (seconds) the kit runs the reference integration with, in-process and as a process.
+#: With equal jitter its retries wait at least 1.5x the kit's floor of 100 ms per retry
+#: (harness/audit/backoff.py; tests/audit/test_backoff.py proves it for every retry count).
+KIT_BACKOFF_BASE_S = 0.2
+
+
 class SubjectSpecError(ValueError):
     """The `--subject` value cannot be turned into a subject; the message says what to fix."""
 
@@ -35,9 +41,10 @@ class SubjectConfig:
     client_secret: str = field(repr=False)
     webhook_secret: str = field(repr=False, default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     work_dir: Path = Path(".")         # where the subject may keep files (its SQLite database)
-    # Short timeouts and backoff keep the network-fault scenarios fast; the behaviour is the same.
+    # A short timeout keeps the network-fault scenarios fast; the backoff base keeps the reference's
+    # waits comfortably above the kit's backoff floor (harness/audit/backoff.py).
     http_timeout: float = 1.0
-    backoff_base: float = 0.05
+    backoff_base: float = KIT_BACKOFF_BASE_S
     max_retries: int = 4
     faults: tuple[str, ...] = ()
 

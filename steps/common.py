@@ -1,7 +1,10 @@
 """Steps shared by every feature: customers, syncs, the fake's clock.
 
 Names and emails come from Faker seeded per test (the plugin's autouse `faker_seed`), never from
-the feature text, so collection is identical on every xdist worker.
+the feature text, so collection is identical on every xdist worker. A sync that fails unexpectedly
+shows the integration's requests during it (status and which token), the evidence a partner needs.
+
+PYTEST_DONT_REWRITE: the messages say expected and observed; introspection would only add noise.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from faker import Faker
 from pytest_bdd import given, parsers, then, when
 
 from harness.adapters.protocol import Subject, SyncResult
-from steps.traffic import mark_journal
+from steps.traffic import mark_journal, mark_sync, sync_traffic
 
 
 def active_subject(ctx, subject: Subject) -> Subject:
@@ -40,7 +43,9 @@ def link_customer(ctx, subject: Subject, link_browser, end_user_id: str, outcome
     return result
 
 
-def sync(ctx, subject: Subject, end_user_id: str | None = None) -> SyncResult:
+def sync(ctx, subject: Subject, end_user_id: str | None = None, edge=None) -> SyncResult:
+    if edge is not None:
+        mark_sync(ctx, edge)
     result = active_subject(ctx, subject).sync(end_user_id or ctx.end_user_id)
     ctx.sync_result = result
     return result
@@ -65,8 +70,8 @@ def consented_customer(ctx, subject, target, link_browser, faker, edge) -> None:
         ctx.end_user_id = target.sandbox_end_user_id
         # On the fake, landing on the redirect makes the integration fetch the new consent (and so
         # hold a token) before the scenario starts; a first sync puts it in that same state here.
-        result = sync(ctx, subject)
-        assert result.status == "ok", f"set-up sync of the sandbox end user failed: {result.message}"
+        result = sync(ctx, subject, edge=edge)
+        assert result.status == "ok", f"set-up sync of the sandbox end user failed: {result.message}\n{sync_traffic(ctx, edge)}"
         mark_journal(ctx, edge)
         return
     ctx.end_user_id = new_customer(ctx, subject, faker)
@@ -90,24 +95,26 @@ def two_consented_customers(ctx, subject, link_browser, faker, edge) -> None:
 
 @when("the integration syncs the customer")
 @when("the integration syncs the customer again")
-def sync_customer(ctx, subject) -> None:
-    sync(ctx, subject)
+def sync_customer(ctx, subject, edge) -> None:
+    sync(ctx, subject, edge=edge)
 
 
 @given("the integration has synced the customer")
 @given("the integration has synced the customer again")
 @given("the integration holds a valid token")
 def synced_customer(ctx, subject, edge) -> None:
-    result = sync(ctx, subject)
-    assert result.status == "ok", f"set-up sync expected to succeed, observed {result.status}: {result.message}"
+    result = sync(ctx, subject, edge=edge)
+    assert result.status == "ok", (f"expected the set-up sync to succeed, observed status {result.status!r}: "
+                                   f"{result.message}\n{sync_traffic(ctx, edge)}")
     ctx.before = active_subject(ctx, subject).snapshot(ctx.end_user_id)
     mark_journal(ctx, edge)
 
 
 @then("the sync succeeds")
-def sync_succeeds(ctx) -> None:
+def sync_succeeds(ctx, edge) -> None:
     result = ctx.sync_result
-    assert result.status == "ok", f"expected the sync to succeed, observed status {result.status!r}: {result.message}"
+    assert result.status == "ok", (f"expected the sync to succeed, observed status {result.status!r}: {result.message}\n"
+                                   f"{sync_traffic(ctx, edge)}")
 
 
 @then("the sync fails")

@@ -1,5 +1,8 @@
 """Steps about the data: what the bank holds (set through the fake's control API), what Fiskil
-serves (read with the kit's own client) and what the integration stored (its snapshot)."""
+serves (read with the kit's own client) and what the integration stored (its snapshot).
+
+PYTEST_DONT_REWRITE: the messages say expected and observed; introspection would only add noise.
+"""
 
 from __future__ import annotations
 

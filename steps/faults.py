@@ -3,6 +3,8 @@
 Faults work the same in front of the fake and the sandbox; a reset before each scenario removes
 them. Socket faults as seen by httpx: reset → ReadError, the others → RemoteProtocolError
 (measured with httpx 0.28 against WireMock 3.13.2; tests/edge checks each).
+
+PYTEST_DONT_REWRITE: the messages say what to fix; introspection would only add noise.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Retry policy: exponential backoff with full jitter, honouring Retry-After as a minimum wait.
+"""Retry policy: exponential backoff with equal jitter, honouring Retry-After as a minimum wait.
+
+Equal jitter (each wait uniform between half and all of base·2^attempt) spreads retries like full
+jitter does, but never retries almost at once: the waits never shrink, and a chain of n retries
+(below the cap) waits at least base·(2^n - 1)/2 in total.
 
 Fiskil asks integrations to retry intermittent failures (go-live checklist,
 https://docs.fiskil.com/data-api/guides/resources/go-live-checklist/developer-checklist) and
@@ -52,10 +56,11 @@ class BackoffPolicy:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Full jitter: uniform(0, min(cap, base * 2**attempt)), never below Retry-After."""
+        """Equal jitter: uniform(step/2, step) with step = min(cap, base * 2**attempt), never below Retry-After."""
         if self.immediate:
             return 0.0
-        wait = self.rand(0.0, min(self.cap, self.base * (2 ** attempt)))
+        step = min(self.cap, self.base * (2 ** attempt))
+        wait = self.rand(step / 2, step)
         if self.honour_retry_after and retry_after is not None:
             wait = max(wait, retry_after)
         return wait

@@ -33,7 +33,7 @@ class ReferenceSubject:
         work_dir: str | Path | None = None,
         *,
         http_timeout: float = 1.0,
-        backoff_base: float = 0.05,
+        backoff_base: float = 0.2,         # harness.subjects.KIT_BACKOFF_BASE_S
         max_retries: int = 3,
         faults: Iterable[str] | str = (),
         db_path: str | Path | None = None,

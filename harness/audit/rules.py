@@ -1,12 +1,10 @@
 """Audit rules: pure functions over the subject's journal, one per best practice.
 
-Each rule takes the entries (oldest first, kit traffic already removed) and an `AuditInput`
-(thresholds, webhook times, known secrets) and returns `Violation`s carrying the offending requests
-as evidence. docs/best-practices.md documents every rule with its practice and threshold.
-Practices: Fiskil best practices https://docs.fiskil.com/data-api/guides/resources/best-practices
-(BP), authentication guide https://docs.fiskil.com/data-api/guides/getting-started/authentication
-(AUTH-G: 15-minute tokens, renew on expiry), errors https://docs.fiskil.com/data-api/api-reference/errors
-(429 + Retry-After).
+Each rule takes the entries (oldest first, kit and Link-page traffic already removed) and an
+`AuditInput` (thresholds, webhook times, known secrets) and returns `Violation`s carrying the
+offending requests as evidence. docs/best-practices.md documents every rule with its practice and
+threshold. Practices are cited by the tags in `PRACTICE_SOURCES` (Fiskil's pages; the report prints
+the URL of every tag it uses).
 """
 
 from __future__ import annotations
@@ -20,7 +18,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from fakes.wiremock.edge import JournalEntry
-from harness.redaction import default_redactor
+from harness.audit import backoff
+from harness.redaction import MASK, default_redactor
 
 TOKEN_PATH = "/v1/token"
 API_PREFIX = "/v1/"
@@ -28,16 +27,28 @@ CREDENTIAL_QUERY_KEYS = frozenset({
     "client_secret", "secret", "token", "access_token", "password", "api_key", "apikey", "authorization", "bearer",
 })
 _BEARER = re.compile(r"(?i)^bearer\s+(\S+)$")
+_LABEL = re.compile(r"token#[0-9a-f]{8}")
+#: A token response without expires_in lasts this long: Fiskil's tokens last 15 minutes
+#: (https://docs.fiskil.com/data-api/guides/getting-started/authentication).
+DEFAULT_TOKEN_TTL_S = 900.0
+
+#: The Fiskil pages a rule's practice cites, by the tag in `Rule.practice`.
+PRACTICE_SOURCES: dict[str, str] = {
+    "BP": "https://docs.fiskil.com/data-api/guides/resources/best-practices",
+    "AUTH-G": "https://docs.fiskil.com/data-api/guides/getting-started/authentication",
+    "GOLIVE": "https://docs.fiskil.com/data-api/guides/resources/go-live-checklist/developer-checklist",
+    "ERR": "https://docs.fiskil.com/data-api/api-reference/errors",
+}
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Every number a rule uses; the defaults are the kit's choices (Fiskil documents none)."""
 
-    token_rule_min_api_calls: int = 4       # below this, too little traffic to judge token reuse
-    token_per_call_ratio: float = 0.5       # tokens / API calls at or above this = "a token per request"
-    backoff_min_retries: int = 2            # a failure chain needs this many retries to be judged
-    backoff_min_total_s: float = 0.1        # retries of one chain waiting less than this in total = no backoff
+    token_max_uses: int = 2                 # a token replaced while valid after at most this many API calls ...
+    token_thrown_away_min: int = 3          # ... this many times = a token per request (not caching)
+    backoff_min_retries: int = backoff.MIN_RETRIES                   # a failure chain needs this many retries
+    backoff_min_wait_per_retry_s: float = backoff.MIN_WAIT_PER_RETRY_S   # its waits total at least this per retry
     retry_after_tolerance_s: float = 0.05   # clock and logging slack when comparing with Retry-After
     poll_max: int = 6                       # more successful GETs of one URL than this ...
     poll_window_s: float = 60.0             # ... within this window, with no webhook between = polling
@@ -77,7 +88,11 @@ def bearer(entry: JournalEntry) -> str | None:
 
 
 def token_label(token: str) -> str:
-    """A stable, non-reversible name for a token in evidence (the token itself is never shown)."""
+    """A stable, non-reversible name for a token in evidence (the token itself is never shown).
+
+    A saved journal (harness/audit/saved.py) already carries labels instead of tokens: kept as they are."""
+    if _LABEL.fullmatch(token):
+        return token
     return "token#" + hashlib.sha256(token.encode()).hexdigest()[:8]
 
 
@@ -107,10 +122,6 @@ def _api_calls(entries: Sequence[JournalEntry]) -> list[JournalEntry]:
     return [e for e in entries if e.path.startswith(API_PREFIX) and e.path != TOKEN_PATH]
 
 
-def _is_failure(entry: JournalEntry) -> bool:
-    return entry.status == 0 or entry.status == 429 or entry.status >= 500
-
-
 def _origin(entries: Sequence[JournalEntry]) -> float | None:
     return entries[0].logged_at if entries else None
 
@@ -118,20 +129,86 @@ def _origin(entries: Sequence[JournalEntry]) -> float | None:
 # --- rules --------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Issued:
+    """A token the integration obtained: the POST /v1/token that issued it, its value, its lifetime."""
+
+    request: JournalEntry
+    value: str | None
+    lifetime_s: float
+
+
+def _issued_tokens(entries: Sequence[JournalEntry]) -> list[_Issued]:
+    """Successful token requests in order, each tied to the token it returned.
+
+    The value comes from the response body; without one (a journal without bodies), it is the first
+    bearer token first used after that response and not already tied to another request.
+    """
+    issued: list[_Issued] = []
+    for entry in entries:
+        if entry.method != "POST" or entry.path != TOKEN_PATH or not 200 <= entry.status < 300:
+            continue
+        body = entry.json_body() if hasattr(entry, "json_body") else None
+        body = body if isinstance(body, dict) else {}
+        value = body.get("token") or body.get("access_token")
+        if value == MASK:
+            value = None        # a saved journal masks it: tied by first use below
+        try:
+            lifetime = float(body["expires_in"]) if body.get("expires_in") is not None else DEFAULT_TOKEN_TTL_S
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_TOKEN_TTL_S
+        issued.append(_Issued(entry, str(value) if value else None, lifetime))
+    first_use: dict[str, float] = {}
+    for entry in entries:
+        token = bearer(entry)
+        if token and token not in first_use:
+            first_use[token] = entry.logged_at
+    taken = {i.value for i in issued if i.value}
+    for item in issued:
+        if item.value is None:
+            candidate = next((tok for tok, at in first_use.items() if at >= item.request.logged_at and tok not in taken), None)
+            if candidate is not None:
+                item.value = candidate
+                taken.add(candidate)
+    return issued
+
+
 def token_per_request(entries: Sequence[JournalEntry], given: AuditInput) -> list[Violation]:
+    """Tokens thrown away while still valid: replaced by a new one after very few uses, with no 401
+    and before `expires_in` ran out. A renewal after a 401 or after expiry is correct and never counts."""
     t = given.thresholds
-    tokens = [e for e in entries if e.method == "POST" and e.path == TOKEN_PATH and 200 <= e.status < 300]
-    calls = _api_calls(entries)
-    if len(calls) < t.token_rule_min_api_calls or len(tokens) < 2:
-        return []
-    ratio = len(tokens) / len(calls)
-    if ratio < t.token_per_call_ratio:
+    uses: dict[str, int] = defaultdict(int)
+    first_refusal: dict[str, float] = {}
+    for entry in _api_calls(entries):
+        token = bearer(entry)
+        if token:
+            uses[token] += 1
+            if entry.status == 401:
+                first_refusal.setdefault(token, entry.logged_at)
+    issued = _issued_tokens(entries)
+    thrown: list[tuple[_Issued, float]] = []
+    for current, replacement in zip(issued, issued[1:]):
+        if current.value is None:
+            continue
+        replaced_at = replacement.request.logged_at
+        refused = first_refusal.get(current.value)
+        if refused is not None and refused <= replaced_at:
+            continue        # renewed after Fiskil refused it: correct
+        if replaced_at >= current.request.logged_at + current.lifetime_s:
+            continue        # renewed after it expired: correct
+        if uses[current.value] <= t.token_max_uses:
+            thrown.append((current, replaced_at))
+    if len(thrown) < t.token_thrown_away_min:
         return []
     origin = _origin(entries)
+    evidence = [f"{describe(item.request, origin)} issued {token_label(item.value or '')}, used for "
+                f"{uses[item.value or '']} API call(s), replaced {replaced - item.request.logged_at:.3f} s later while still valid"
+                for item, replaced in thrown[:8]]
     return [Violation("token-per-request",
-                      f"{len(tokens)} new tokens for {len(calls)} API calls (ratio {ratio:.2f}); a token lasts "
-                      "15 minutes and should be cached and reused",
-                      [describe(e, origin) for e in tokens[:8]])]
+                      f"{len(thrown)} tokens were replaced while still valid after at most {t.token_max_uses} API "
+                      f"call(s) each (no 401, before expires_in ran out): a token lasts 15 minutes and should be "
+                      "cached and reused until it expires or Fiskil answers 401",
+                      evidence)]
 
 
 def expired_token_reused(entries: Sequence[JournalEntry], given: AuditInput) -> list[Violation]:
@@ -150,48 +227,32 @@ def expired_token_reused(entries: Sequence[JournalEntry], given: AuditInput) -> 
     ]
 
 
-def _failure_chains(entries: Sequence[JournalEntry]) -> list[list[JournalEntry]]:
-    """Runs of requests to one method+URL where each earlier attempt failed (429, 5xx, socket fault)."""
-    chains: list[list[JournalEntry]] = []
-    open_chains: dict[tuple[str, str], list[JournalEntry]] = {}
-    for entry in entries:
-        key = (entry.method, entry.url)
-        chain = open_chains.get(key)
-        if chain is not None and _is_failure(chain[-1]):
-            chain.append(entry)
-        else:
-            if chain is not None and len(chain) > 1:
-                chains.append(chain)
-            chain = [entry]
-            open_chains[key] = chain
-    chains.extend(c for c in open_chains.values() if len(c) > 1)
-    return chains
-
-
 def no_backoff(entries: Sequence[JournalEntry], given: AuditInput) -> list[Violation]:
+    """The shared criterion (harness/audit/backoff.py), the same one the scenario step applies."""
     t = given.thresholds
     violations = []
     origin = _origin(entries)
-    for chain in _failure_chains(entries):
-        retries = len(chain) - 1
-        if retries < t.backoff_min_retries or chain[0].path == TOKEN_PATH:
+    for chain in backoff.failure_chains(entries):
+        if chain[0].path == TOKEN_PATH:
+            continue        # rejected credentials are credential-retry-loop's business
+        verdict = backoff.judge(chain, t.backoff_min_retries, t.backoff_min_wait_per_retry_s)
+        if verdict.backed_off:
             continue
-        gaps = [b.logged_at - a.logged_at for a, b in zip(chain, chain[1:])]
-        if sum(gaps) >= t.backoff_min_total_s:
-            continue
-        shown = ", ".join(f"{g * 1000:.0f} ms" for g in gaps)
         violations.append(Violation(
             "no-backoff",
-            f"{chain[0].method} {chain[0].path} retried {retries} times after failures with intervals {shown} "
-            f"(total {sum(gaps) * 1000:.0f} ms < {t.backoff_min_total_s * 1000:.0f} ms): retries need growing waits",
+            f"{chain[0].method} {chain[0].path} after failures: {verdict.describe()}: retries need growing waits",
             [describe(e, origin) for e in chain[:10]]))
     return violations
 
 
 def retry_after_ignored(entries: Sequence[JournalEntry], given: AuditInput) -> list[Violation]:
+    """One violation per retry chain (or lone 429) whose next request came sooner than Retry-After."""
     t = given.thresholds
-    violations = []
-    origin = _origin(entries)
+    chain_of: dict[int, int] = {}
+    for number, chain in enumerate(backoff.failure_chains(entries)):
+        for entry in chain:
+            chain_of[id(entry)] = number
+    offences: dict[object, list[tuple[JournalEntry, JournalEntry, str, float]]] = {}
     for index, entry in enumerate(entries):
         if entry.status != 429:
             continue
@@ -207,11 +268,24 @@ def retry_after_ignored(entries: Sequence[JournalEntry], given: AuditInput) -> l
             continue
         waited = later.logged_at - entry.logged_at
         if waited + t.retry_after_tolerance_s < wait:
-            violations.append(Violation(
-                "retry-after-ignored",
-                f"429 with Retry-After: {raw} s on {entry.method} {entry.path}, next request after only "
-                f"{waited * 1000:.0f} ms",
-                [describe(entry, origin), describe(later, origin)]))
+            key = chain_of.get(id(entry), ("lone", index))
+            offences.setdefault(key, []).append((entry, later, raw, waited))
+    violations = []
+    origin = _origin(entries)
+    for found in offences.values():
+        first = found[0][0]
+        waits = ", ".join(f"{waited * 1000:.0f} ms" for *_, waited in found[:6]) + (", …" if len(found) > 6 else "")
+        times = f"{len(found)} times in one retry chain" if len(found) > 1 else "once"
+        evidence: list[str] = []
+        for refused, later, _raw, _waited in found:
+            for line in (describe(refused, origin), describe(later, origin)):
+                if line not in evidence:
+                    evidence.append(line)
+        violations.append(Violation(
+            "retry-after-ignored",
+            f"{first.method} {first.path}: 429 with Retry-After: {found[0][2]} s ignored {times}; the next request "
+            f"came after only {waits}",
+            evidence[:10] + ([f"… {len(evidence) - 10} more requests in this chain"] if len(evidence) > 10 else [])))
     return violations
 
 
@@ -336,13 +410,14 @@ def credential_retry_loop(entries: Sequence[JournalEntry], given: AuditInput) ->
 
 RULES: tuple[Rule, ...] = (
     Rule("token-per-request", "a new token for (nearly) every request", "AUTH-G: cache the token, renew on expiry",
-         "tokens/API calls >= 0.5 with at least 4 API calls and 2 tokens", token_per_request),
+         ">= 3 tokens replaced while still valid (no 401, before expires_in) after at most 2 API calls each",
+         token_per_request),
     Rule("expired-token-reused", "a refused token sent again", "AUTH-G / BP: implement proper token expiry handling",
          "the same bearer token answered 401 twice or more", expired_token_reused),
     Rule("no-backoff", "retries without backoff after 429/5xx", "GOLIVE: retry intermittent failures sensibly",
-         "a failure chain with >= 2 retries whose waits total < 100 ms", no_backoff),
-    Rule("retry-after-ignored", "Retry-After ignored", "errors page: 429 with Retry-After",
-         "next API request sooner than Retry-After (50 ms slack)", retry_after_ignored),
+         backoff.CRITERION, no_backoff),
+    Rule("retry-after-ignored", "Retry-After ignored", "ERR: 429 means rate limited; wait at least Retry-After (the header is a kit assumption, RFC 9110)",
+         "next API request sooner than Retry-After (50 ms slack); one finding per retry chain", retry_after_ignored),
     Rule("credentials-in-url", "credentials or tokens in URLs", "BP: never expose or log credentials",
          "any query key like client_secret/token/access_token, or a known secret/token in the URL", credentials_in_url),
     Rule("excessive-polling", "polling instead of webhooks", "BP: use webhook events, don't poll excessively",
@@ -353,10 +428,16 @@ RULES: tuple[Rule, ...] = (
          "any http:// request whose Host is not loopback", plain_http_remote),
     Rule("missing-authorization", "API request without Authorization", "AUTH-G: bearer token on every API call",
          "any /v1 request other than POST /v1/token without Authorization", missing_authorization),
-    Rule("credential-retry-loop", "token endpoint hammered after rejection", "BP: handle errors gracefully",
+    Rule("credential-retry-loop", "token endpoint hammered after rejection", "BP: handle all error cases gracefully",
          ">= 3 rejected token requests within 5 s", credential_retry_loop),
 )
 RULE_IDS = tuple(rule.id for rule in RULES)
+
+
+def practice_tags(text: str) -> list[str]:
+    """The source tags a practice line cites (e.g. "AUTH-G / BP: ..." -> ["AUTH-G", "BP"])."""
+    cited = text.split(":", 1)[0]
+    return [tag for tag in PRACTICE_SOURCES if re.search(rf"(?<![\w-]){re.escape(tag)}(?![\w-])", cited)]
 
 
 def audit(entries: Sequence[JournalEntry], given: AuditInput | None = None,

@@ -2,6 +2,8 @@
 
 1. Start one fake (or reuse `--fake-url`) and print what the partner's app must be configured with,
    BEFORE anything runs: with `--port` the URL is known in advance, so the app can be started first.
+   A reused fake is reset before every scenario, so its request journal is saved to the report dir
+   first (`audit --journal FILE` audits the partner's earlier traffic from it).
 2. Wait (bounded) until the app answers the adapter contract at `--adapter`.
 3. Run the integration features (and the webhook features with `--webhook-url`) serially against the
    app: pytest with `--subject <adapter> --fake-url <fake> -p no:xdist`, JUnit + Allure results.
@@ -29,6 +31,7 @@ import httpx
 
 from harness.adapters.http import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV, check_adapter_url
 from harness.cli import UsageError
+from harness.cli.fake import check_port_free
 from harness.redaction import default_redactor
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +41,8 @@ WEBHOOK_FEATURES = PROJECT_ROOT / "features" / "test_webhooks.py"           # bi
 #: its Python logs); over HTTP the partner app keeps its own configuration.
 NOT_OVER_HTTP = ("wrong_client_secret",)
 DEFAULT_WAIT_S = 60.0
+#: How many lines of a failed scenario's message the report shows (a failed sync quotes 10 requests).
+MESSAGE_LINES = 14
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -52,7 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     where.add_argument("--port", type=int, help="start the fake on this port, so its URL is known before your app starts")
     parser.add_argument("--wait", type=float, default=DEFAULT_WAIT_S, metavar="S", help=f"how long to wait for your app to answer (default {DEFAULT_WAIT_S:g} s)")
     parser.add_argument("--log-file", help="your app's log file: checked for leaked tokens and secrets after one flow")
-    parser.add_argument("-k", dest="keyword", help="only scenarios matching this pytest -k expression")
+    parser.add_argument("-k", dest="keyword",
+                        help="only scenarios matching this pytest -k expression: test names or title words joined by _ (e.g. pre_selected)")
     parser.add_argument("--report-dir", default="reports/check", help="where junit.xml, allure-results/ and results.json go")
     parser.add_argument("--selftest", action="store_true",
                         help="instead: run the seeded-fault self-test against the reference integration and print the detection table")
@@ -140,6 +146,23 @@ def open_fake(fake_url: str | None, port: int | None) -> Iterator[Any]:
         stack.stop()
 
 
+def save_existing_journal(stack: Any, fake_url: str, run_dir: Path) -> Path | None:
+    """Before the first reset of a reused fake: keep the traffic it already holds (redacted) and say where."""
+    from harness.audit.journal import from_serve_events
+    from harness.audit.saved import fake_webhook_times, save_journal
+
+    events = stack.edge.admin.serve_events()
+    requests = len(from_serve_events(events))
+    if not requests:
+        return None
+    path = save_journal(run_dir / "journal-before-check.json", events,
+                        webhook_times=fake_webhook_times(stack.client, fake_url.rstrip("/")), source=fake_url)
+    print(f"The fake at {fake_url} held {requests} requests from your integration; check resets the fake before "
+          f"every scenario, so they were saved first to {path}\n"
+          f"  audit them with: fiskil-harness audit --journal {path}", flush=True)
+    return path
+
+
 def _defaults() -> tuple[str, str]:
     from fakes.core.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
@@ -220,8 +243,10 @@ def grades_from_results(path: Path) -> list[Grade]:
         if verdict == "FAIL":
             if r.get("failed_step"):
                 evidence.append(f"failing step: {r['failed_step']}")
-            evidence += [line for line in (r.get("message") or "").splitlines()[:4] if line.strip()]
-            evidence += [e.splitlines()[0] for e in r.get("evidence", [])[:2] if e]
+            # the expectation, what was observed and the traffic the step quoted (e.g. a failed sync's requests)
+            evidence += [line for line in (r.get("message") or "").splitlines()[:MESSAGE_LINES] if line.strip()]
+            # one-line evidence (the subject's stored state); a block's heading alone says nothing
+            evidence += [e.splitlines()[0] for e in r.get("evidence", [])[:2] if e and not e.splitlines()[0].endswith(":")]
         elif verdict == "SKIP" and r.get("skip_reason"):
             evidence.append(r["skip_reason"].splitlines()[0])
         grades.append(Grade(r["feature"], r["scenario"], verdict, True, [default_redactor.redact(e) for e in evidence]))
@@ -280,7 +305,7 @@ def render(grades: list[Grade]) -> str:
         mark = "" if g.required else " (informational)"
         lines.append(f"{g.verdict:<6} {g.feature} › {g.scenario}{mark}")
         if g.verdict not in ("PASS",):
-            lines.extend(f"         {e}" for e in g.evidence[:6])
+            lines.extend(f"         {e}" for e in g.evidence[:MESSAGE_LINES + 3])
     required = [g for g in grades if g.required and g.verdict != "SKIP"]
     failed = [g for g in required if g.verdict != "PASS"]
     skipped = sum(g.verdict == "SKIP" for g in grades)
@@ -302,7 +327,12 @@ def run(args: argparse.Namespace) -> int:
         return run_selftest_cli(args)
     adapter, secret = validate(args)
     run_dir = Path(args.report_dir).resolve() / time.strftime("%Y%m%d-%H%M%S")
+    if args.port:
+        check_port_free(args.port, "pick another --port, or leave --port out: check then starts the fake on a free "
+                                   "port and prints its URL before it waits for your app")
     with open_fake(args.fake_url, args.port) as stack:
+        if args.fake_url:
+            save_existing_journal(stack, args.fake_url, run_dir)
         client_id = stack.core.config.client_id if stack.core is not None else (os.environ.get("FISKIL_CLIENT_ID") or _defaults()[0])
         print_configuration(stack.base_url, client_id, adapter)
         wait_for_adapter(adapter, args.wait)
@@ -311,7 +341,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"running {', '.join(paths)} against {adapter} (reports: {run_dir})", flush=True)
         code = run_scenarios(pytest_command(adapter, stack.base_url, run_dir, paths, args.keyword), run_dir, env)
         if code == 5:
-            raise UsageError("no scenario matched (check -k); nothing was graded")
+            raise UsageError(f"no scenario matched -k {args.keyword!r}; nothing was graded. -k matches test names and "
+                             "scenario titles, words joined by _ (e.g. -k pre_selected, -k token_expires), "
+                             "combined with and/or/not")
         if code in (2, 3, 4) or not (run_dir / "results.json").exists():
             tail = (run_dir / "pytest.log").read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
             print(default_redactor.redact("\n".join(tail)), file=sys.stderr)

@@ -68,7 +68,7 @@ def _check_args(args: argparse.Namespace) -> str | None:
     return secret
 
 
-def _check_port_free(port: int) -> None:
+def check_port_free(port: int, hint: str = "pick another --port or stop what uses it") -> None:
     """A clear message beats WireMock's BindException stack trace; WireMock's own error still backs this up."""
     if port == 0:
         return
@@ -79,7 +79,7 @@ def _check_port_free(port: int) -> None:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UsageError(f"port {port} on 127.0.0.1 is already in use; pick another --port or stop what uses it") from exc
+                raise UsageError(f"port {port} on 127.0.0.1 is already in use; {hint}") from exc
             raise UsageError(f"cannot use port {port} on 127.0.0.1: {exc.strerror}") from exc
 
 
@@ -119,7 +119,7 @@ def _raise_interrupt_once(signum: int, frame: FrameType | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     webhook_secret = _check_args(args)
-    _check_port_free(args.port)
+    check_port_free(args.port)
 
     from fakes.core.app import CoreConfig
     from fakes.core.state import WebhookTarget

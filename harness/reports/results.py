@@ -75,6 +75,8 @@ def crash_message(report: Any) -> str:
     else:
         text = str(longrepr or "")
         text = "\n".join(text.strip().splitlines()[-12:])
+    # The kit's assertion messages say "expected ..., observed ..." themselves: the class name is noise.
+    text = text.removeprefix("AssertionError: ")
     return default_redactor.redact(text)
 
 

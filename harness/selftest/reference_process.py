@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from fakes.core.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from harness.subjects import KIT_BACKOFF_BASE_S
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: a fixed, documented test signing secret (base64) for the self-test's reference processes
@@ -24,7 +25,7 @@ class ReferenceProcess:
     """Context manager: the reference integration on 127.0.0.1 (port 0 by default), configured for `api_url`."""
 
     def __init__(self, api_url: str, work_dir: Path, *, faults: tuple[str, ...] = (), port: int = 0,
-                 webhook_secret: str = SELFTEST_WEBHOOK_SECRET, backoff_base: float = 0.2,
+                 webhook_secret: str = SELFTEST_WEBHOOK_SECRET, backoff_base: float = KIT_BACKOFF_BASE_S,
                  http_timeout: float = 1.0, max_retries: int = 4) -> None:
         self.work_dir = Path(work_dir)
         self.log_path = self.work_dir / "reference.log"

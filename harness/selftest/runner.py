@@ -8,7 +8,9 @@ Per variant (the reference integration in its own process, on its own fake):
 - an audit session: a scripted link + syncs with an expired token, a 503 burst and a 429, then the
   audit rules over the edge journal;
 - a probe: the app's log scanned for issued tokens.
-Run: `fiskil-harness check --selftest [--faults a,b]`; docs/seeded-faults.md records the table.
+Run: `fiskil-harness check --selftest [--faults a,b]`; docs/best-practices.md ("Seeded faults:
+detection table") records the table. A variant that is not as expected (a MISSED fault, a false
+failure of the clean reference) keeps its output in the report dir, and the run says where.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,6 +70,7 @@ class VariantResult:
     failed: dict[str, str] = field(default_factory=dict)   # detector -> evidence
     ran: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    work: Path | None = None                     # the variant's output: pytest.log, results, app log, journal
 
     @property
     def expected(self) -> tuple[str, ...]:
@@ -109,12 +113,12 @@ def _webhooks(ref: ReferenceProcess) -> dict[str, str]:
     return {f"webhook:{r.id}": r.observed for r in run_checks_sync(config) if r.required and r.verdict != PASS}
 
 
-def _audit_session(stack, ref: ReferenceProcess) -> dict[str, str]:
-    """A scripted session through the adapter, then the audit rules over the whole journal."""
+def _audit_session(stack, ref: ReferenceProcess, work: Path) -> dict[str, str]:
+    """A scripted session through the adapter, then the audit rules over the whole journal (saved, redacted)."""
     from fakes.link_browser import LinkBrowser
     from fakes.wiremock.edge import Fault
     from harness.adapters.http import HttpSubject
-    from harness.audit.journal import load_journal
+    from harness.audit.journal import from_serve_events
     from harness.audit.rules import AuditInput, audit
 
     stack.reset()
@@ -134,7 +138,11 @@ def _audit_session(stack, ref: ReferenceProcess) -> dict[str, str]:
         control.set_rate_limit(requests=3, window_seconds=1, retry_after=1)
         subject.sync(user)
         control.clear_rate_limit()
-    violations = audit(load_journal(stack.edge.admin), AuditInput())
+    from harness.audit.saved import save_journal
+
+    events = stack.edge.admin.serve_events()
+    save_journal(work / "audit-journal.json", events, source="self-test audit session")
+    violations = audit(from_serve_events(events), AuditInput())
     found: dict[str, str] = {}
     for v in violations:
         found.setdefault(f"audit:{v.rule}", v.summary)
@@ -159,7 +167,7 @@ def run_variant(fault: str, work: Path) -> VariantResult:
     from fakes.stack import FakeStack
 
     started = time.monotonic()
-    result = VariantResult(fault)
+    result = VariantResult(fault, work=work)
     faults = (fault,) if fault else ()
     work.mkdir(parents=True, exist_ok=True)
     expected = EXPECTED.get(fault)
@@ -184,7 +192,7 @@ def run_variant(fault: str, work: Path) -> VariantResult:
             result.failed.update(_webhooks(ref))
             result.ran.append("webhook checks")
         if "audit" in kinds or "probe" in kinds:
-            result.failed.update(_audit_session(stack, ref))
+            result.failed.update(_audit_session(stack, ref, work))
             result.ran.append("audit session")
             result.failed.update(_log_probe(ref, stack))
     result.seconds = time.monotonic() - started
@@ -207,6 +215,24 @@ def run_selftest(faults: list[str], work: Path, workers: int = 2, progress=print
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         return list(pool.map(one, variants))
+
+
+def keep_unexpected(results: list[VariantResult], keep_dir: Path) -> dict[str, Path]:
+    """Copy the output of every variant that is not as expected to `keep_dir/<variant>` (the temp dir
+    goes away), with a verdict.txt naming what was expected and what failed; returns variant -> path."""
+    kept: dict[str, Path] = {}
+    for result in results:
+        if result.ok or result.work is None or not result.work.exists():
+            continue
+        label = result.fault or "clean"
+        target = keep_dir / label
+        shutil.copytree(result.work, target, dirs_exist_ok=True)
+        verdict = [f"variant: {label}", f"verdict: {'MISSED' if result.fault else 'FALSE FAILURE'}",
+                   f"expected to fail: {', '.join(result.expected) or 'nothing'}", f"ran: {', '.join(result.ran)}",
+                   "failed:"] + [f"  {d}: {e}" for d, e in sorted(result.failed.items())]
+        (target / "verdict.txt").write_text("\n".join(verdict) + "\n", encoding="utf-8")
+        kept[label] = target
+    return kept
 
 
 def detection_table(results: list[VariantResult]) -> str:
@@ -234,13 +260,21 @@ def run_selftest_cli(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no expected detector recorded for {', '.join(missing)} (add it to harness/selftest/runner.py EXPECTED)")
     print(f"self-test: clean reference + {len(chosen)} seeded faults, 2 at a time", flush=True)
-    with tempfile.TemporaryDirectory(prefix="fiskil-selftest-") as tmp:
-        results = run_selftest(chosen, Path(tmp), progress=lambda line: print(line, flush=True))
+    report_dir = Path(args.report_dir).resolve()
+    tmp = Path(tempfile.mkdtemp(prefix="fiskil-selftest-"))
+    try:
+        results = run_selftest(chosen, tmp, progress=lambda line: print(line, flush=True))
+        kept = keep_unexpected(results, report_dir / f"selftest-{time.strftime('%Y%m%d-%H%M%S')}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     table = detection_table(results)
     print()
     print(table)
-    out = Path(args.report_dir).resolve() / "selftest.md"
+    out = report_dir / "selftest.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table, encoding="utf-8")
     print(f"table written to {out}")
+    for label, path in kept.items():
+        print(f"[{label}] not as expected: its output (verdict.txt, pytest.log, results-*.json, app/reference.log, "
+              f"audit-journal.json) is kept in {path}")
     return 0 if all(r.ok for r in results) else 1

@@ -164,12 +164,13 @@ def test_unreachable_fiskil_gives_up_after_bounded_attempts(make_settings):
     assert count[0] == 3
 
 
-def test_backoff_is_exponential_full_jitter_with_retry_after_floor():
-    bounds: list[float] = []
-    policy = BackoffPolicy(base=0.1, cap=1.0, rand=lambda lo, hi: (bounds.append(hi), hi)[1])
-    assert [policy.delay(n) for n in range(5)] == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0])
-    low = BackoffPolicy(base=0.1, rand=lambda lo, hi: lo)
-    assert low.delay(0) == 0.0 and low.delay(0, retry_after=3) == 3
+def test_backoff_is_exponential_equal_jitter_with_retry_after_floor():
+    high = BackoffPolicy(base=0.1, cap=1.0, rand=lambda lo, hi: hi)
+    assert [high.delay(n) for n in range(5)] == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0])
+    low = BackoffPolicy(base=0.1, cap=1.0, rand=lambda lo, hi: lo)
+    assert [low.delay(n) for n in range(5)] == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.5])   # never less than half
+    assert low.delay(0, retry_after=3) == 3
+    assert BackoffPolicy(base=0.1, immediate=True).delay(3) == 0.0
 
 
 def test_parse_retry_after_seconds_and_http_date():
