@@ -116,9 +116,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "pytest.ini").write_text(INI)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "--cucumberjson=cucumber.json",
-         "--alluredir=allure", "--junitxml=junit.xml", "--harness-results=results.json"],
+         "--alluredir=allure", "--junitxml=junit.xml", "--harness-results=results.json", "--harness-progress"],
         cwd=folder, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    (folder / "progress.txt").write_text(done.stderr)
     return folder
 
 
@@ -204,3 +205,10 @@ def test_results_carry_the_skip_reasons_without_pytest_prefixes(run: Path) -> No
     assert rows["skips at run time"]["skip_reason"] == "the tiny target has no such thing"
     assert rows["skipped by its tag"]["skip_reason"] == "sandbox target: needs the fake's control API (not @sandbox_safe)"
     assert rows["fails on purpose"]["message"] == "expected 5, observed 4"
+
+
+def test_the_progress_line_of_a_skipped_scenario_gives_the_reason(run: Path) -> None:
+    progress = (run / "progress.txt").read_text()
+    assert "SKIP  Tiny › skips at run time (" in progress
+    assert "        reason: the tiny target has no such thing" in progress
+    assert "        reason: sandbox target: needs the fake's control API (not @sandbox_safe)" in progress
