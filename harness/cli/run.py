@@ -216,17 +216,19 @@ def run_pytest(plan: RunPlan) -> tuple[int, bool]:
 
 
 @contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Outside the pytest run (checks, collection, HTML), SIGTERM stops the CLI like Ctrl-C, so
-    `subprocess.run` reaps its child on the way out."""
+def interrupt_on_signals() -> Iterator[None]:
+    """Outside the pytest run (checks, collection, HTML), SIGINT and SIGTERM stop the CLI like Ctrl-C,
+    so `subprocess.run` reaps its child on the way out; also when SIGINT was ignored at start (a
+    background job of a non-interactive shell), since a supervisor sending it means stop."""
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def start_notes(args: argparse.Namespace, plan: RunPlan) -> list[str]:
@@ -248,7 +250,7 @@ def needs_edge(args: argparse.Namespace) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    with interrupt_on_sigterm():
+    with interrupt_on_signals():
         return _run(args)
 
 

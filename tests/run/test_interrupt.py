@@ -177,3 +177,17 @@ def test_a_second_sigint_stops_at_once_tersely_and_leaves_nothing_running(tmp_pa
     assert "stopping at once" in err
     assert len(err.strip().splitlines()) <= 5, err
     assert not _survivors(tree, within=10), "processes of the run outlived it"
+
+
+def test_before_and_after_pytest_runs_an_interrupt_stops_the_cli_even_if_sigint_was_ignored() -> None:
+    from harness.cli.run import interrupt_on_signals
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with pytest.raises(KeyboardInterrupt), interrupt_on_signals():
+                os.kill(os.getpid(), signum)
+                time.sleep(1)  # the handler runs at the next bytecode
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN, "the previous handler is restored"
+    finally:
+        signal.signal(signal.SIGINT, previous)
