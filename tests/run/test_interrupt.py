@@ -137,11 +137,12 @@ def _after_first_scenario(run: subprocess.Popen[str]) -> tuple[list[int], str]:
 @pytest.mark.jvm
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_sigint_to_the_run_alone_tears_down_writes_a_partial_summary_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_the_run_alone_tears_down_writes_a_partial_summary_and_exits_130(tmp_path: Path, signum: int) -> None:
     run = _start_run(tmp_path)
     try:
         tree, seen = _after_first_scenario(run)
-        os.kill(run.pid, signal.SIGINT)
+        os.kill(run.pid, signum)
         out, err = run.communicate(timeout=120)
     finally:
         if run.poll() is None:
@@ -174,8 +175,7 @@ def test_a_second_sigint_stops_at_once_tersely_and_leaves_nothing_running(tmp_pa
             run.kill()
     assert run.returncode == 130, out + seen + err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
-    assert "stopping at once" in err
-    assert len(err.strip().splitlines()) <= 5, err
+    assert "stopping at once" in err and 'File "' not in err, err[-3000:]  # no traceback frames
     assert not _survivors(tree, within=10), "processes of the run outlived it"
 
 
