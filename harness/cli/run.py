@@ -276,6 +276,10 @@ def _run(args: argparse.Namespace) -> int:
         point_latest(plan.run_dir.parent, plan.run_dir)
         print(f"fiskil-harness run: stopped at once; no summary (partial reports in {plan.run_dir})", file=sys.stderr)
         return 130
+    if code == PYTEST_INTERRUPTED and not (plan.run_dir / "results.json").exists():
+        point_latest(plan.run_dir.parent, plan.run_dir)
+        print(f"fiskil-harness run: interrupted before any result was written; log: {log_path}", file=sys.stderr)
+        return 130
     if code in (PYTEST_USAGE, PYTEST_INTERNAL) or not (plan.run_dir / "results.json").exists():
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-25:]
         print("\n".join(tail), file=sys.stderr)
@@ -283,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError("pytest rejected the options (see above)")
         print(f"fiskil-harness run: pytest stopped with exit code {code}; full log: {log_path}", file=sys.stderr)
         point_latest(plan.run_dir.parent, plan.run_dir)
-        return 130 if code == PYTEST_INTERRUPTED else (code or 1)
+        return code or 1
 
     outcome = load_run(plan.run_dir / "results.json")
     interrupted = code == PYTEST_INTERRUPTED or outcome.interrupted

@@ -191,3 +191,29 @@ def test_before_and_after_pytest_runs_an_interrupt_stops_the_cli_even_if_sigint_
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN, "the previous handler is restored"
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.parametrize("outcome, says", [((2, False), "interrupted before any result was written"),
+                                           ((-9, True), "stopped at once; no summary")])
+def test_an_interrupt_without_results_is_one_line_and_still_points_latest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        outcome: tuple[int, bool], says: str) -> None:
+    import argparse
+
+    from harness.cli import run as run_cli
+
+    def no_results(plan: run_cli.RunPlan) -> tuple[int, bool]:
+        plan.run_dir.mkdir(parents=True)
+        (plan.run_dir / "pytest.log").write_text("Traceback (most recent call last):\nKeyboardInterrupt\n")
+        return outcome
+
+    monkeypatch.setattr(run_cli, "preflight", lambda plan: 3)
+    monkeypatch.setattr(run_cli, "check_reachable", lambda args: None)
+    monkeypatch.setattr(run_cli, "run_pytest", no_results)
+    args = argparse.Namespace(paths=[], keyword=None, markexpr=None, tags=None, names=[], workers="2", target="fake",
+                              subject="reference", fake_url=None, sandbox_url="https://api.fiskil.com",
+                              report_dir=str(tmp_path), no_html=True)
+    assert run_cli.run(args) == 130
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert (tmp_path / "latest").resolve().parent == tmp_path.resolve()
