@@ -27,12 +27,15 @@ import httpx
 import pytest
 
 from harness.redaction import Redactor, default_redactor
-from harness.reports import cucumber_xdist
+from harness.reports import allure_results, cucumber, cucumber_xdist
+from harness.reports.junit_names import JunitNames
 from harness.reports.results import ATTRIBUTE as RESULT_ATTRIBUTE
-from harness.reports.results import ResultsCollector, describe_item, failing_step, progress_stream
+from harness.reports.results import ResultsCollector, crash_message, describe_item, failing_step, progress_stream
 from harness.subjects import SubjectConfig, SubjectSpecError, build_subject, check_subject_spec
 from harness.target import (
     DEFAULT_SANDBOX_URL,
+    NEEDS_CONTROL_API,
+    NEEDS_PERSON,
     HarnessOptions,
     OptionsError,
     ScenarioContext,
@@ -51,6 +54,9 @@ OVERHEAD_KEY = pytest.StashKey[float]()
 #: requests them through getfixturevalue, which leaves them out of `item.funcargs`
 EVIDENCE_FIXTURES_KEY = pytest.StashKey[dict[str, Any]]()
 EVIDENCE_LIMIT = 12
+#: libraries whose DEBUG/INFO chatter (connection pools, every HTTP request, step lookups) would bury
+#: the kit's and the subject's own log lines in reports; they log warnings and errors only
+QUIET_LOGGERS = ("httpcore", "httpx", "hpack", "pytest_bdd", "faker", "asyncio", "urllib3", "selenium", "uvicorn")
 
 
 # --- options -------------------------------------------------------------------------------------
@@ -74,6 +80,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--harness-feature", dest="harness_features", action="append", default=[], metavar="PATH",
         help="only scenarios from this .feature file or folder of features (repeatable)",
+    )
+    group.addoption(
+        "--harness-name", dest="harness_names", action="append", default=[], metavar="TEXT",
+        help="only scenarios whose name contains TEXT, case-insensitive (repeatable: any of them)",
     )
 
 
@@ -103,13 +113,40 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OPTIONS_KEY] = options
     if options.client_secret:
         default_redactor.add(options.client_secret)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     results_path = config.getoption("harness_results")
-    if not hasattr(config, "workerinput") and (results_path or config.getoption("harness_progress")):
+    is_controller = not hasattr(config, "workerinput")
+    if is_controller and (results_path or config.getoption("harness_progress")):
         collector = ResultsCollector(
             Path(results_path) if results_path else None,
             progress=progress_stream() if config.getoption("harness_progress") else None,
         )
         config.pluginmanager.register(collector, "fiskil-harness-results")
+    if is_controller and getattr(config.option, "xmlpath", None):
+        config.pluginmanager.register(JunitNames(config.option.xmlpath), "fiskil-harness-junit-names")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Wraps a log formatter so the captured log in reports (Allure, JUnit, pytest.log) holds no secret."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return default_redactor.redact(self.inner.format(record))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    cucumber.install(config)  # every scenario and step in cucumber.json, also skipped ones
+    logging_plugin = config.pluginmanager.get_plugin("logging-plugin")
+    handler = getattr(logging_plugin, "report_handler", None)
+    # Only the report copy is redacted: `caplog` keeps the raw text, so steps can still find a leak.
+    if handler is not None and not isinstance(handler.formatter, RedactingFormatter):
+        handler.setFormatter(RedactingFormatter(handler.formatter))
 
 
 # --- sandbox guard -------------------------------------------------------------------------------
@@ -121,6 +158,20 @@ def scenario_feature_file(item: pytest.Item) -> Path | None:
 
     template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
     return Path(template.feature.filename).resolve() if template is not None else None
+
+
+def _select_names(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--harness-name TEXT: keep the scenarios whose readable name (outline values filled in) contains TEXT."""
+    wanted = [text.casefold() for text in config.getoption("harness_names") if text]
+    if not wanted:
+        return
+    selected, deselected = [], []
+    for item in items:
+        name = describe_item(item)["scenario"].casefold()
+        (selected if any(text in name for text in wanted) else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 def _select_features(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -153,6 +204,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if scenario_feature_file(item) is not None:
             item.extra_keyword_matches.update(title_keywords(describe_item(item)["scenario"]))
     _select_features(config, items)
+    _select_names(config, items)
     options = config.stash.get(OPTIONS_KEY, None)
     if options is None or options.is_fake:
         return
@@ -161,11 +213,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not (is_scenario or TARGET_FIXTURES.intersection(getattr(item, "fixturenames", ()))):
             continue
         if item.get_closest_marker("needs_person"):
-            item.add_marker(pytest.mark.skip(reason="sandbox target: needs a person to complete a real Link flow"))
+            item.add_marker(pytest.mark.skip(reason=NEEDS_PERSON))
         elif item.get_closest_marker("fake_only") or not item.get_closest_marker("sandbox_safe"):
-            item.add_marker(
-                pytest.mark.skip(reason="sandbox target: only @sandbox_safe scenarios run (this one needs the fake's control API)")
-            )
+            item.add_marker(pytest.mark.skip(reason=NEEDS_CONTROL_API))
 
 
 # --- report plumbing (cucumber under xdist, per-scenario results) ---------------------------------
@@ -176,7 +226,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     outcome = yield
     report = outcome.get_result()
     # tryfirst makes this wrapper the outermost, so pytest-bdd's own makereport has already run.
-    cucumber_xdist.attach_context(report)
+    cucumber_xdist.attach_context(report, item)
+    if report.when == "setup" and not report.passed:
+        allure_results.record_unrun_scenario(item, report, crash_message(report))
     info = describe_item(item)
     info["overhead"] = item.stash.get(OVERHEAD_KEY, 0.0)
     if report.failed:
@@ -193,6 +245,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # Controller side of the cucumber fix: runs before pytest-bdd's cucumber/gherkin reporters.
     cucumber_xdist.restore_context(report)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_bdd_before_step_call(request: pytest.FixtureRequest, step: Any, step_func: Any) -> None:
+    # trylast: after allure-pytest-bdd listed every argument, fixtures included, as step parameters
+    allure_results.keep_gherkin_parameters(request.config, step, step_func)
 
 
 def _funcarg(item: pytest.Item, name: str) -> Any:
@@ -351,7 +409,7 @@ def edge(target: Target, request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def control(target: Target) -> Any:
     if target.control is None:
-        pytest.skip("needs the fake's control API (/__harness); the sandbox target has none")
+        pytest.skip(NEEDS_CONTROL_API)
     return target.control
 
 

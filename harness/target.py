@@ -19,6 +19,12 @@ CLIENT_ID_ENV = "FISKIL_CLIENT_ID"
 CLIENT_SECRET_ENV = "FISKIL_CLIENT_SECRET"
 SANDBOX_END_USER_ENV = "FISKIL_SANDBOX_END_USER_ID"
 
+# Skip reasons on the sandbox target, worded once so reports can group them.
+NEEDS_CONTROL_API = "sandbox target: needs the fake's control API (not @sandbox_safe)"
+NEEDS_PERSON = "sandbox target: needs a person to complete a real Link flow"
+NEEDS_END_USER = (f"sandbox target: needs a consented end user: set {SANDBOX_END_USER_ENV} "
+                  "(completing a real Link flow needs a person)")
+
 TargetName = Literal["fake", "sandbox"]
 
 

@@ -16,6 +16,7 @@ import threading
 import pytest
 from pytest_bdd import given, then, when
 
+from harness.adapters.protocol import SubjectLog
 from harness.subjects import build_subject
 from steps.common import active_subject
 from steps.traffic import mark_sync, sync_traffic
@@ -28,7 +29,7 @@ def wrong_secret(ctx, subject, request, caplog, redactor) -> None:
     config = getattr(subject, "harness_config", None)
     if config is None:
         pytest.skip("the subject was not built by the kit, so it cannot be reconfigured with a wrong secret")
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO)
     ctx.wrong_secret = "wrong-" + secrets.token_urlsafe(24)
     redactor.add(ctx.wrong_secret)
     spec = request.config.getoption("subject")
@@ -83,6 +84,37 @@ def secret_not_leaked(ctx, subject, caplog, target) -> None:
     assert not leaks, f"expected the client secret nowhere, observed it in: {', '.join(leaks)}"
 
 
+def bearer_tokens(entries: list) -> set[str]:
+    """The bearer tokens the integration sent (from the edge journal's Authorization headers)."""
+    tokens = set()
+    for entry in entries:
+        scheme, _, value = (entry.header("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            tokens.add(value.strip())
+    return tokens
+
+
+@then("the integration's log holds no access token or client secret")
+def log_holds_no_secret(ctx, subject, edge, target, redactor) -> None:
+    integration = active_subject(ctx, subject)
+    if not isinstance(integration, SubjectLog):
+        pytest.skip("not observable: the subject does not expose its log (for an HTTP adapter subject, "
+                    "`fiskil-harness check --log-file` checks the app's log)")
+    tokens = bearer_tokens(edge.requests())
+    assert tokens, "expected the integration to call Fiskil with a bearer token (set-up), observed none in its traffic"
+    for token in tokens:
+        redactor.add(token)  # so nothing below can print one
+    secrets_to_find = tokens | {target.client_secret}
+    lines = integration.log_lines()
+    leaking = [line for line in lines if any(secret in line for secret in secrets_to_find)]
+    example = redactor.redact(leaking[0]) if leaking else ""
+    leak_count = len(leaking)  # asserted as a number: pytest's introspection must not print the lines themselves
+    # Fiskil best practice: never log tokens or credentials. The evidence masks the values it found.
+    assert leak_count == 0, (
+        f"expected no access token or client secret in the integration's log, observed {leak_count} of its "
+        f"{len(lines)} log lines holding one, e.g. {example!r}")
+
+
 @then("the integration shows the customer a friendly sync error")
 def friendly_sync_error(ctx, subject) -> None:
     error = active_subject(ctx, subject).snapshot(ctx.end_user_id).last_error
@@ -100,9 +132,13 @@ def expire_all_tokens(control) -> None:
     control.expire_tokens()
 
 
-@given("the token expires after 3 more requests")
+#: the token dies after this many more authorised requests: a few pages into a paginated sync
+EXPIRES_AFTER_REQUESTS = 3
+
+
+@given("the token will expire partway through the next sync")
 def expire_after(control) -> None:
-    control.expire_tokens(after_requests=3)
+    control.expire_tokens(after_requests=EXPIRES_AFTER_REQUESTS)
 
 
 @when("the integration syncs both customers at the same time")

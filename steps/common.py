@@ -14,6 +14,7 @@ from faker import Faker
 from pytest_bdd import given, parsers, then, when
 
 from harness.adapters.protocol import Subject, SyncResult
+from harness.target import NEEDS_END_USER
 from steps.traffic import mark_journal, mark_sync, sync_traffic
 
 
@@ -65,8 +66,7 @@ def consented_customer(ctx, subject, target, link_browser, faker, edge) -> None:
     if not target.is_fake:
         # The real Link flow needs a person at the bank's pages: use an end user consented beforehand.
         if not target.sandbox_end_user_id:
-            pytest.skip("sandbox target: set FISKIL_SANDBOX_END_USER_ID to an end user with an active "
-                        "banking consent (completing a real Link flow needs a person)")
+            pytest.skip(NEEDS_END_USER)
         ctx.end_user_id = target.sandbox_end_user_id
         # On the fake, landing on the redirect makes the integration fetch the new consent (and so
         # hold a token) before the scenario starts; a first sync puts it in that same state here.

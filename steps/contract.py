@@ -19,7 +19,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from harness.contract.validation import assert_valid
-from harness.target import SANDBOX_END_USER_ENV
+from harness.target import NEEDS_END_USER
 
 MAX_PAGES = 200  # bounded pagination loops
 LINK_REDIRECT = "http://127.0.0.1:9/contract/done"  # never followed: the Link browser stops before it
@@ -270,7 +270,7 @@ def consented_end_user(ctx: Any, http_client: httpx.Client, target: Any, fiskil_
     ctx.token = _token(http_client, target)
     if not target.is_fake:
         if not target.sandbox_end_user_id:
-            pytest.skip(f"needs a pre-consented sandbox end user: set {SANDBOX_END_USER_ENV}")
+            pytest.skip(NEEDS_END_USER)
         ctx.end_user_id = target.sandbox_end_user_id
         return
     has_created_end_user(ctx, http_client, target, fiskil_api, request)

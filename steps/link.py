@@ -127,7 +127,7 @@ def shows_message(ctx, subject, code: str) -> None:
     ctx.user_error = error
 
 
-@then(parsers.parse('the message is friendly and suggests to "{next_step}"'))
+@then(parsers.parse('the message is friendly and tells the customer to "{next_step}"'))
 def message_is_friendly(ctx, next_step: str) -> None:
     message = ctx.user_error.message
     technical = TECHNICAL.findall(message)

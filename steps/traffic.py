@@ -122,7 +122,7 @@ def _duplicated_pages(entries: list[Any]) -> list[str]:
 
 
 @then("the integration requested no page of transactions twice")
-@then("the integration requested no page of transactions twice after it was answered")
+@then("no page of transactions that Fiskil answered was requested again")
 def no_page_twice(edge: Any, ctx: Any) -> None:
     entries = since_mark(ctx, edge, "GET", TRANSACTIONS_PATH)
     duplicates = _duplicated_pages(entries)
@@ -155,10 +155,16 @@ def token_at_most(edge: Any, ctx: Any, limit: int) -> None:
     )
 
 
+@then("the integration requested no new token")
+def no_new_token(edge: Any, ctx: Any) -> None:
+    exactly_new_tokens(edge, ctx, 0)
+
+
 @then(parsers.re(r"the integration requested exactly (?P<count>\d+) new tokens?"), converters={"count": int})
 def exactly_new_tokens(edge: Any, ctx: Any, count: int) -> None:
     entries = since_mark(ctx, edge, "POST", TOKEN_PATH)
-    assert len(entries) == count, traffic_failure(f"exactly {count} new token request(s)", f"{len(entries)}", since_mark(ctx, edge))
+    expected = "no new token request (the valid token reused)" if count == 0 else f"exactly {count} new token request(s)"
+    assert len(entries) == count, traffic_failure(expected, f"{len(entries)}", since_mark(ctx, edge))
 
 
 @then("the expired token was refused at most once")

@@ -2,7 +2,8 @@
 Feature: Fiskil rejects the integration's credentials or token
   Fiskil issues bearer tokens for a client id and secret. With a wrong secret the integration must
   stop with a clear configuration error instead of hammering the token endpoint, and never write
-  the secret anywhere. A token Fiskil no longer accepts must be renewed once, then handled.
+  the secret or a token anywhere. When Fiskil refuses a token, the integration asks for a new one
+  once and carries on; if Fiskil refuses the new one too, the sync stops with a friendly error.
 
   @fake_only
   Scenario: A wrong client secret is a clear configuration error
@@ -51,3 +52,10 @@ Feature: Fiskil rejects the integration's credentials or token
     And the integration requested the accounts at most 2 times
     And the integration shows the customer a friendly sync error
     And the client secret appears in no log line and in no message to the customer
+
+  @sandbox_safe
+  Scenario: The integration's log holds no token or secret
+    Given a customer with an active banking consent
+    When the integration syncs the customer
+    Then the sync succeeds
+    And the integration's log holds no access token or client secret

@@ -3,6 +3,8 @@ Feature: Link a bank and sync its data
   A customer signs up, connects their bank through Fiskil's hosted Link page with a banking
   consent, and the integration pulls accounts, balances and every page of transactions.
   What the integration stores must match what Fiskil holds, sync after sync.
+  Institution "88888" is the Sandbox Bank: the test institution of Fiskil's sandbox, which the fake
+  plays too, holding test accounts and transactions instead of a real customer's.
 
   @fake_only
   Scenario: Linking a bank stores every account, balance and page of transactions

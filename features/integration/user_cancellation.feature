@@ -9,28 +9,29 @@ Feature: The customer cancels or fails the Link flow
     When the customer cancels at the Link page
     Then the integration stores no consent
     And the integration shows the customer the "AUTH_SESSION_CANCELLED" message
-    And the message is friendly and suggests to "connect your bank again"
+    And the message is friendly and tells the customer to "connect your bank again"
     And the integration requested no banking data
 
-  Scenario Outline: The Link flow ends with <outcome>
+  Scenario Outline: <what happens> (<outcome>)
     Given a customer who has signed up with the integration
     When the Link flow ends with "<outcome>"
     Then Fiskil sends the customer back with error type "<error type>"
     And the integration stores no consent
     And the integration shows the customer the "<error type>" message
-    And the message is friendly and suggests to "<next step>"
+    And the message is friendly and tells the customer to "<next step>"
     And the integration requested no banking data
 
-    # An institution outage has no Fiskil error type of its own: the fake reports it as an
-    # upstream processing error (fakes/core/assumptions.py OUTAGE_ERROR_TYPE).
+    # Fiskil names no error type of its own for a bank that is unavailable: we take it to arrive as an
+    # upstream processing error, like a bank that fails to process the consent (an assumption of the
+    # fake, listed in its documentation).
     Examples:
-      | outcome                           | error type                        | next step           |
-      | CONSENT_ENDUSER_DENIED            | CONSENT_ENDUSER_DENIED            | connect again       |
-      | CONSENT_OTP_FAILURE               | CONSENT_OTP_FAILURE               | try again           |
-      | CONSENT_ENDUSER_INELIGIBLE        | CONSENT_ENDUSER_INELIGIBLE        | try another account |
-      | CONSENT_UPSTREAM_PROCESSING_ERROR | CONSENT_UPSTREAM_PROCESSING_ERROR | try again           |
-      | CONSENT_TIMEOUT                   | CONSENT_TIMEOUT                   | try again           |
-      | INSTITUTION_OUTAGE                | CONSENT_UPSTREAM_PROCESSING_ERROR | try again           |
+      | what happens                                   | outcome                           | error type                        | next step           |
+      | The customer denies consent                    | CONSENT_ENDUSER_DENIED            | CONSENT_ENDUSER_DENIED            | connect again       |
+      | The customer fails the one-time password check | CONSENT_OTP_FAILURE               | CONSENT_OTP_FAILURE               | try again           |
+      | The customer's account is not eligible         | CONSENT_ENDUSER_INELIGIBLE        | CONSENT_ENDUSER_INELIGIBLE        | try another account |
+      | The bank fails to process the consent          | CONSENT_UPSTREAM_PROCESSING_ERROR | CONSENT_UPSTREAM_PROCESSING_ERROR | try again           |
+      | The customer takes too long to consent         | CONSENT_TIMEOUT                   | CONSENT_TIMEOUT                   | try again           |
+      | The bank is unavailable                        | INSTITUTION_OUTAGE                | CONSENT_UPSTREAM_PROCESSING_ERROR | try again           |
 
   Scenario: A used Link session cannot be used again
     Given a customer who has signed up with the integration

@@ -74,3 +74,14 @@ class Subject(Protocol):
 
     def close(self) -> None:
         """Release servers, threads and files."""
+
+
+@runtime_checkable
+class SubjectLog(Protocol):
+    """Optional: a subject that can show what it logged, so a scenario can check the log holds no
+    token or secret (Fiskil best practice: never log tokens or credentials). The reference subject
+    has it; an HTTP adapter subject does not (its app's log file is checked by
+    `fiskil-harness check --log-file`)."""
+
+    def log_lines(self) -> list[str]:
+        """Every line the integration logged since its last reset, as written (not redacted)."""

@@ -7,7 +7,10 @@ the browser-landing pages exist at real URLs.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import threading
+from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -17,6 +20,50 @@ from examples.reference_integration.faults import parse_faults
 from examples.reference_integration.server import ThreadedServer, bind_socket, socket_url
 from examples.reference_integration.service import ReferenceIntegration
 from harness.adapters.protocol import SubjectState, SyncResult
+
+#: the reference integration's loggers all live under this one
+LOGGER = "reference_integration"
+LOG_LIMIT = 5000
+
+
+class LogRecorder(logging.Handler):
+    """Keeps the integration's formatted log lines in memory (bounded), as its own log file would hold them.
+
+    It sits on the integration's logger, which is set to INFO (its normal level) if nothing lower is set,
+    so INFO lines are seen as in production. Every reference integration in the process logs to the same
+    logger, so a recorder sees them all: one per worker is what the kit runs.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: deque[str] = deque(maxlen=LOG_LIMIT)
+        self._lines_lock = threading.Lock()
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.logger = logging.getLogger(LOGGER)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # a broken log call must not break the integration
+            return
+        with self._lines_lock:
+            self.lines.append(line)
+
+    def attach(self) -> None:
+        if self.logger.getEffectiveLevel() > logging.INFO:
+            self.logger.setLevel(logging.INFO)
+        self.logger.addHandler(self)
+
+    def detach(self) -> None:
+        self.logger.removeHandler(self)
+
+    def snapshot(self) -> list[str]:
+        with self._lines_lock:
+            return list(self.lines)
+
+    def clear(self) -> None:
+        with self._lines_lock:
+            self.lines.clear()
 
 
 class ReferenceSubject:
@@ -53,6 +100,8 @@ class ReferenceSubject:
         )
         self.integration: ReferenceIntegration | None = None
         self._server: ThreadedServer | None = None
+        self._log = LogRecorder()
+        self._log.attach()
         try:
             self.integration = ReferenceIntegration(self.settings)
             self._server = ThreadedServer(build_app(self.integration), sock)
@@ -101,10 +150,16 @@ class ReferenceSubject:
 
     def reset(self) -> bool:
         self._service().reset()
+        self._log.clear()
         return True
+
+    def log_lines(self) -> list[str]:
+        """harness.adapters.protocol.SubjectLog: what the integration logged since its last reset."""
+        return self._log.snapshot()
 
     def close(self) -> None:
         """Stop the HTTP server, then the webhook worker and store; safe to call twice."""
+        self._log.detach()
         if self._server is not None:
             self._server.stop()
             self._server = None

@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"fiskil-harness {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(_parsers={})
     for name, module_name in SUBCOMMANDS.items():
         try:
             module = importlib.import_module(f"harness.cli.{module_name}")
@@ -49,12 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         sub = module.add_parser(subparsers)
         sub.set_defaults(_run=module.run)
+        parser.get_default("_parsers")[name] = sub
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse hands a subcommand's unknown flags back to the top level, whose usage does not
+        # show the subcommand's options: let the subcommand's own parser explain (exit 2).
+        sub = parser.get_default("_parsers").get(getattr(args, "command", None) or "", parser)
+        sub.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2

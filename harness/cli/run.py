@@ -1,10 +1,12 @@
 """`fiskil-harness run`: the BDD suites in parallel, with progress, a per-feature summary and reports.
 
-It runs pytest in a child process (so Ctrl-C, crashes and xdist workers stay contained), shows a
-line per finished scenario while it runs, then prints the summary and writes
-`<report-dir>/<run-id>/` with junit.xml, cucumber.json, allure-results/ (+ allure-report/index.html
-when Java is present), results.json, summary.md and pytest.log, and points `<report-dir>/latest`
-at it.
+It checks everything it can up front (options, paths, tags, the report folder, Java, the remote
+API), then runs pytest in a child process group (so Ctrl-C, SIGINT/SIGTERM sent to this process
+alone, crashes and xdist workers stay contained: see harness/cli/processes.py), shows a line per
+finished scenario while it runs, then prints the summary and writes `<report-dir>/<run-id>/` with
+junit.xml, cucumber.json, allure-results/ (+ allure-report/index.html when Java is present),
+results.json, summary.md and pytest.log, and points `<report-dir>/latest` at it. An interrupted run
+(exit 130) still gets a partial summary and the latest link.
 """
 
 from __future__ import annotations
@@ -17,13 +19,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.cli import UsageError
+from harness.cli.processes import ProcessGroup, forwarded_signals
+from harness.cli.run_checks import check_java, check_report_dir, check_sandbox_api, sandbox_credentials
+from harness.cli.tags import tags_to_markexpr
 from harness.reports.allure import render_html
-from harness.reports.results import load_results
-from harness.reports.summary import render_markdown, render_terminal, summarise
+from harness.reports.results import load_run
+from harness.reports.summary import plural, render_markdown, render_terminal, skip_reasons, summarise
 from harness.subjects import SubjectSpecError, check_subject_spec, subject_form
 from harness.target import SANDBOX_END_USER_ENV, DEFAULT_SANDBOX_URL, OptionsError, reachability_error, resolve_options
 
@@ -41,13 +49,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("paths", nargs="*",
                         help=".feature files, folders of them, or test modules (default: all of features/)")
-    parser.add_argument("-k", dest="keyword", help="only scenarios whose name matches this pytest -k expression")
-    parser.add_argument("-m", dest="markexpr", help="pytest marker expression, e.g. 'network and not slow'")
+    parser.add_argument("--name", dest="names", action="append", default=[], metavar="TEXT",
+                        help="only scenarios whose name contains TEXT (case-insensitive; repeat for any of several)")
     parser.add_argument("--tags", help="Gherkin tag expression, e.g. '@link_and_sync and not @slow'")
+    parser.add_argument("-k", dest="keyword",
+                        help="pytest's -k expression over test function ids (to select by scenario name use --name)")
+    parser.add_argument("-m", dest="markexpr", help="pytest marker expression, e.g. 'network and not slow'")
     parser.add_argument("-n", dest="workers", default="auto", help="parallel workers: a number or 'auto' (default); 0 runs in-process")
     parser.add_argument("--target", default="fake", help="fake (default) or sandbox")
     parser.add_argument("--subject", default="reference", help="reference, package.module:factory or an http(s) adapter URL")
-    parser.add_argument("--fake-url", help="reuse a running fake (`fiskil-harness fake`) instead of one per worker")
+    parser.add_argument("--fake-url", help="reuse a running fake (`fiskil-harness fake`) instead of one per worker; "
+                        "it is reset before each scenario, so its state and journal are lost")
     parser.add_argument("--sandbox-url", default=DEFAULT_SANDBOX_URL, help="the real Fiskil API for --target sandbox")
     parser.add_argument("--report-dir", default="reports", help="where reports/<run-id>/ is written (default: reports)")
     parser.add_argument("--no-html", action="store_true", help="skip rendering the Allure HTML report")
@@ -63,14 +75,6 @@ class RunPlan:
     workers: str
 
 
-def tags_to_markexpr(tags: str) -> str:
-    """Gherkin tags become pytest markers: '@a and not @b' → 'a and not b'."""
-    expression = re.sub(r"@([\w-]+)", r"\1", tags.strip())
-    if not expression or "@" in expression:
-        raise UsageError(f"--tags {tags!r} is not a tag expression such as '@link_and_sync and not @slow'")
-    return expression
-
-
 def split_paths(given: list[str]) -> tuple[list[str], list[str]]:
     """Split the positional paths into pytest paths and feature selections.
 
@@ -83,11 +87,15 @@ def split_paths(given: list[str]) -> tuple[list[str], list[str]]:
         file_part = Path(path.split("::")[0])
         if not file_part.exists():
             raise UsageError(f"path {path!r} does not exist; give a .feature file, a folder of features or a test module")
-        if file_part.suffix == ".feature" or (file_part.is_dir() and not any(file_part.glob("test_*.py"))
-                                              and any(file_part.rglob("*.feature"))):
+        is_test_module = file_part.is_file() and file_part.suffix == ".py"
+        holds_tests = file_part.is_dir() and any(file_part.rglob("test_*.py"))
+        holds_features = file_part.is_dir() and any(file_part.rglob("*.feature"))
+        if file_part.suffix == ".feature" or (holds_features and not any(file_part.glob("test_*.py"))):
             features.append(str(file_part.resolve()))
-        else:
+        elif is_test_module or holds_tests:
             paths.append(path)
+        else:
+            raise UsageError(f"{path!r} is not a .feature file or folder of features (nor a test module)")
     if features and not paths:
         paths = list(DEFAULT_PATHS)
     return paths or list(DEFAULT_PATHS), features
@@ -113,13 +121,14 @@ def plan_run(args: argparse.Namespace, run_id: str | None = None) -> RunPlan:
         raise UsageError(str(exc)) from None
     paths, features = split_paths(args.paths)
     workers = parse_workers(args.workers)
-    markexprs = [expr for expr in (args.markexpr, tags_to_markexpr(args.tags) if args.tags else None) if expr]
+    markexprs = [expr for expr in (args.markexpr, tags_to_markexpr(args.tags) if args.tags is not None else None) if expr]
 
     if args.fake_url and workers != "0":
         # One shared fake cannot serve parallel workers: each resets it before every scenario.
         workers = "0"
     selection = [*paths, "--target", args.target, "--subject", args.subject, "--sandbox-url", args.sandbox_url]
     selection += [f"--harness-feature={feature}" for feature in features]
+    selection += [f"--harness-name={name}" for name in getattr(args, "names", None) or []]
     if args.fake_url:
         selection += ["--fake-url", args.fake_url]
     if args.keyword:
@@ -142,6 +151,7 @@ def plan_run(args: argparse.Namespace, run_id: str | None = None) -> RunPlan:
     return RunPlan(run_id, run_dir, command, selection, workers)
 
 
+NO_MATCH = "no scenario matched the paths, --name, --tags, -k and -m given"
 _COLLECTED = re.compile(r"^(\d+)(?:/\d+)? tests? collected", re.M)
 
 
@@ -154,10 +164,13 @@ def preflight(plan: RunPlan) -> int:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     output = done.stdout + done.stderr
     if done.returncode == PYTEST_NO_TESTS:
-        raise UsageError("no scenario matched the paths, -k, -m and --tags given")
+        raise UsageError(NO_MATCH)
     if done.returncode != PYTEST_OK:
         errors = [line for line in output.splitlines() if line.startswith(("ERROR", "E ")) or "Error" in line]
-        raise UsageError("pytest refused the selection: " + (" / ".join(errors[-3:]) or output.strip()[-800:]))
+        hint = ""
+        if "-k" in plan.selection and any("-k" in line or "Wrong expression" in line for line in errors):
+            hint = " (-k is pytest's expression over test function ids; to select by scenario name use --name TEXT)"
+        raise UsageError("pytest refused the selection: " + (" / ".join(errors[-3:]) or output.strip()[-800:]) + hint)
     match = _COLLECTED.search(output)
     return int(match.group(1)) if match else 0
 
@@ -173,6 +186,9 @@ def check_reachable(args: argparse.Namespace) -> None:
         error = reachability_error(what, url)
         if error:
             raise UsageError(error)
+    if args.target == "sandbox":
+        client_id, client_secret, end_user_id = sandbox_credentials()
+        check_sandbox_api(args.sandbox_url, client_id, client_secret, end_user_id)
 
 
 def point_latest(report_dir: Path, run_dir: Path) -> Path:
@@ -187,49 +203,83 @@ def point_latest(report_dir: Path, run_dir: Path) -> Path:
     return latest
 
 
-def run_pytest(plan: RunPlan) -> int:
-    """Progress lines (stderr of the child) go to the terminal; pytest's own output to pytest.log."""
+def run_pytest(plan: RunPlan) -> tuple[int, bool]:
+    """Progress lines (stderr of the child) go to the terminal; pytest's own output to pytest.log.
+
+    Returns pytest's exit code and whether the run was killed at once (second interrupt)."""
     plan.run_dir.mkdir(parents=True, exist_ok=True)
-    log_path = plan.run_dir / "pytest.log"
     env = dict(os.environ, PYTHONUNBUFFERED="1", FISKIL_HARNESS_RUN_ID=plan.run_id)
-    with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(plan.command, stdout=log, stderr=None, env=env)
+    with (plan.run_dir / "pytest.log").open("w", encoding="utf-8") as log:
+        with forwarded_signals(ProcessGroup(plan.command, stdout=log, env=env)) as group:
+            code = group.wait()
+            return (PYTEST_INTERRUPTED if group.interrupts and code != PYTEST_OK else code), group.killed
 
-        def stop_child(signum: int, frame: object) -> None:
-            # SIGTERM (CI cancelling the job) reaches only us: pass it on as an interrupt, so pytest
-            # tears its fixtures down (JVMs, servers, temp dirs) as it does on Ctrl-C.
-            process.send_signal(signal.SIGINT)
-            raise KeyboardInterrupt
 
-        previous = signal.signal(signal.SIGTERM, stop_child)
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            process.wait(timeout=60)  # Ctrl-C reached the child too; let it reap its workers
-            raise
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+@contextmanager
+def interrupt_on_signals() -> Iterator[None]:
+    """Outside the pytest run (checks, collection, HTML), SIGINT and SIGTERM stop the CLI like Ctrl-C,
+    so `subprocess.run` reaps its child on the way out; also when SIGINT was ignored at start (a
+    background job of a non-interactive shell), since a supervisor sending it means stop."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def start_notes(args: argparse.Namespace, plan: RunPlan) -> list[str]:
+    """What the reader should know before the run starts: what will be skipped, what will be lost."""
+    notes = []
+    if args.target == "sandbox" and not os.environ.get(SANDBOX_END_USER_ENV):
+        notes.append(f"{SANDBOX_END_USER_ENV} is not set, so the scenarios that need a consented end user "
+                     "will be skipped (completing a real Link flow needs a person)")
+    if args.fake_url:
+        notes.append(f"resets the fake at {args.fake_url} before each scenario: its state and journal will be lost")
+    if plan.workers != args.workers:
+        notes.append("--fake-url shares one fake, so scenarios run one at a time (-n 0)")
+    return notes
+
+
+def needs_edge(args: argparse.Namespace) -> bool:
+    """Every run starts a WireMock edge (in front of the fake or the sandbox) unless it attaches to one."""
+    return not args.fake_url
 
 
 def run(args: argparse.Namespace) -> int:
+    with interrupt_on_signals():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     plan = plan_run(args)
+    check_report_dir(args.report_dir)
+    check_java(needs_edge(args))
     check_reachable(args)
     count = preflight(plan)
-    if args.target == "sandbox" and not os.environ.get(SANDBOX_END_USER_ENV):
-        print(f"note: {SANDBOX_END_USER_ENV} is not set, so the scenarios that need a consented end user "
-              "will be skipped (completing a real Link flow needs a person)")
-    if plan.workers != args.workers:
-        print("note: --fake-url shares one fake, so scenarios run one at a time (-n 0)")
+    for note in start_notes(args, plan):
+        print(f"note: {note}")
     faults = os.environ.get("REFERENCE_FAULTS", "").strip() if args.subject == "reference" else ""
     subject = f"{args.subject} (seeded faults: {faults})" if faults else args.subject
-    print(f"fiskil-harness run {plan.run_id}: {count} scenarios, target={args.target} subject={subject} "
+    print(f"fiskil-harness run {plan.run_id}: {plural(count, 'scenario')}, target={args.target} subject={subject} "
           f"workers={plan.workers}")
     print(f"reports: {plan.run_dir}", flush=True)
     started = time.monotonic()
-    code = run_pytest(plan)
+    code, killed = run_pytest(plan)
     elapsed = time.monotonic() - started
     log_path = plan.run_dir / "pytest.log"
 
+    if killed:
+        point_latest(plan.run_dir.parent, plan.run_dir)
+        print(f"fiskil-harness run: stopped at once; no summary (partial reports in {plan.run_dir})", file=sys.stderr)
+        return 130
+    if code == PYTEST_INTERRUPTED and not (plan.run_dir / "results.json").exists():
+        point_latest(plan.run_dir.parent, plan.run_dir)
+        print(f"fiskil-harness run: interrupted before any result was written; log: {log_path}", file=sys.stderr)
+        return 130
     if code in (PYTEST_USAGE, PYTEST_INTERNAL) or not (plan.run_dir / "results.json").exists():
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-25:]
         print("\n".join(tail), file=sys.stderr)
@@ -237,20 +287,25 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("pytest rejected the options (see above)")
         print(f"fiskil-harness run: pytest stopped with exit code {code}; full log: {log_path}", file=sys.stderr)
         point_latest(plan.run_dir.parent, plan.run_dir)
-        return 130 if code == PYTEST_INTERRUPTED else (code or 1)
+        return code or 1
 
-    results, _ = load_results(plan.run_dir / "results.json")
-    summaries = summarise(results)
-    print(render_terminal(summaries, elapsed=elapsed), end="")
-    (plan.run_dir / "summary.md").write_text(render_markdown(summaries, run_id=plan.run_id, elapsed=elapsed), encoding="utf-8")
-    if not args.no_html:
+    outcome = load_run(plan.run_dir / "results.json")
+    interrupted = code == PYTEST_INTERRUPTED or outcome.interrupted
+    summaries = summarise(outcome.results)
+    details = dict(skipped=skip_reasons(outcome.results), interrupted=interrupted, total=outcome.total or count)
+    print(render_terminal(summaries, elapsed=elapsed, **details), end="")
+    (plan.run_dir / "summary.md").write_text(
+        render_markdown(summaries, run_id=plan.run_id, elapsed=elapsed, **details), encoding="utf-8")
+    latest = point_latest(plan.run_dir.parent, plan.run_dir)
+    if interrupted:
+        print("Allure HTML not rendered: the run was interrupted (allure-results/ holds what finished)")
+    elif not args.no_html:
         _, note = render_html(plan.run_dir / "allure-results", plan.run_dir / "allure-report")
         print(note)
-    latest = point_latest(plan.run_dir.parent, plan.run_dir)
     print(f"summary: {plan.run_dir / 'summary.md'}  (latest run: {latest})")
 
-    if code == PYTEST_NO_TESTS:
-        raise UsageError("no scenario matched the paths, -k, -m and --tags given")
-    if code == PYTEST_INTERRUPTED:
+    if interrupted:
         return 130
+    if code == PYTEST_NO_TESTS:
+        raise UsageError(NO_MATCH)
     return 0 if code == PYTEST_OK else 1

@@ -6,7 +6,10 @@ allure-results/ directory, JUnit XML and cucumber.json, and this returns None wi
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -31,12 +34,20 @@ def render_html(results_dir: Path, report_dir: Path, *, allure_bin: Path = ALLUR
     if not results_dir.is_dir() or not any(results_dir.iterdir()):
         return None, "Allure HTML not rendered: no Allure results were written"
     command = [str(allure_bin), "generate", "--single-file", "--clean", "-o", str(report_dir), str(results_dir)]
+    # Its own process group: `allure` is a script that starts a JVM, and an interrupt or a timeout
+    # must stop both, not only the script.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0)
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         return None, f"Allure HTML not rendered: allure generate took more than {timeout:.0f}s"
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     index = report_dir / "index.html"
-    if completed.returncode != 0 or not index.exists():
-        tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
+    if process.returncode != 0 or not index.exists():
+        tail = (stderr or stdout).strip().splitlines()[-3:]
         return None, "Allure HTML not rendered: " + " / ".join(tail)
     return index, f"Allure report: {index}"

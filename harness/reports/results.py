@@ -9,6 +9,7 @@ at the end of the session. The run CLI builds its summary from that file.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,8 @@ class ScenarioResult:
     skip_reason: str = ""
     phase: str = ""                      # where it failed: setup | call | teardown
     setup_duration: float = 0.0          # target + subject resets: the harness's own per-scenario overhead
+    feature_file: str = ""               # the .feature file (or test module): summaries sort by it, not by finish time
+    line: int = 0                        # the scenario's line in it
 
 
 def describe_item(item: Any) -> dict[str, Any]:
@@ -44,15 +47,30 @@ def describe_item(item: Any) -> dict[str, Any]:
 
     template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
     if template is None:
-        return {"feature": item.location[0], "scenario": item.name}
-    name = template.name
-    example = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example")
-    if example:
-        try:
-            name = template.render(example).name
-        except Exception:  # a name we cannot render is still better than none
-            pass
-    return {"feature": template.feature.name or template.feature.rel_filename, "scenario": name}
+        return {"feature": item.location[0], "scenario": item.name, "feature_file": item.location[0],
+                "line": (item.location[1] or 0) + 1}
+    feature = template.feature
+    return {"feature": feature.name or feature.rel_filename, "scenario": scenario_name(template, example_of(item)),
+            "feature_file": feature.rel_filename, "line": template.line_number}
+
+
+def example_of(item: Any) -> dict[str, str]:
+    """The Examples row a scenario-outline item runs with (empty for a plain scenario)."""
+    return dict(getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example") or {})
+
+
+def scenario_name(template: Any, example: dict[str, str]) -> str:
+    """The scenario's name as a reader knows it: an outline's name with its example values filled in,
+    or followed by them when the name has no placeholder (so every example has its own name)."""
+    if not example:
+        return template.name
+    try:
+        name = template.render(example).name
+    except Exception:  # a name we cannot render is still better than none
+        name = template.name
+    if name == template.name:
+        name += " (" + ", ".join(f"{key}: {value}" for key, value in example.items()) + ")"
+    return name
 
 
 def failing_step(bdd_context: dict[str, Any] | None) -> str | None:
@@ -64,14 +82,34 @@ def failing_step(bdd_context: dict[str, Any] | None) -> str | None:
     return None
 
 
+def clean_assertion(text: str) -> str:
+    """The step's own message (expected, observed) without pytest's assertion introspection: the
+    `assert ...` explanation after it (object dumps, repeated values) and "Use -v to get more diff"
+    (a run has no -v; pytest.log keeps the full traceback)."""
+    lines = text.strip().splitlines()
+    if not lines:
+        return ""
+    kept = [re.sub(r"^(?:AssertionError|Failed): ", "", lines[0])]
+    for line in lines[1:]:
+        if line.startswith("assert "):
+            break  # pytest's explanation always starts here and runs to the end
+        if not re.search(r"Use -v+ to get more diff", line):
+            kept.append(line[2:] if line.startswith("  ") else line)  # pytest indents a message's later lines
+    return "\n".join(kept).rstrip()
+
+
+def skip_reason(text: str) -> str:
+    return re.sub(r"^Skipped: ", "", text.strip())
+
+
 def crash_message(report: Any) -> str:
     """The assertion's own message (expected vs observed), not the whole traceback."""
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None and getattr(crash, "message", None):
-        text = crash.message
+        text = clean_assertion(crash.message)
     elif isinstance(longrepr, tuple) and len(longrepr) == 3:  # skip: (file, line, reason)
-        text = str(longrepr[2])
+        text = skip_reason(str(longrepr[2]))
     else:
         text = str(longrepr or "")
         text = "\n".join(text.strip().splitlines()[-12:])
@@ -107,6 +145,8 @@ class ResultsCollector:
                 nodeid=report.nodeid,
                 feature=info.get("feature") or report.location[0],
                 scenario=info.get("scenario") or report.nodeid.split("::")[-1],
+                feature_file=info.get("feature_file") or report.location[0],
+                line=int(info.get("line") or 0),
             )
             self.results[report.nodeid] = result
             self.order.append(report.nodeid)
@@ -138,22 +178,46 @@ class ResultsCollector:
         )
         if result.outcome == "failed" and result.failed_step:
             line += f"\n        failing step: {result.failed_step}"
+        if result.outcome in ("skipped", "xfailed") and result.skip_reason:
+            line += f"\n        reason: {result.skip_reason.splitlines()[0]}"
         print(line, file=self.progress, flush=True)
 
     def ordered(self) -> list[ScenarioResult]:
         return [self.results[nodeid] for nodeid in self.order]
 
-    def pytest_sessionfinish(self, session: Any) -> None:
+    def pytest_sessionfinish(self, session: Any, exitstatus: int | pytest.ExitCode = 0) -> None:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"elapsed": time.monotonic() - self.started, "results": [asdict(r) for r in self.ordered()]}
+        payload = {
+            "elapsed": time.monotonic() - self.started,
+            "total": self.total,
+            "interrupted": int(exitstatus) == int(pytest.ExitCode.INTERRUPTED),
+            "results": [asdict(r) for r in self.ordered()],
+        }
         self.path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
 
 
-def load_results(path: Path) -> tuple[list[ScenarioResult], float]:
+@dataclass
+class RunResults:
+    """What results.json holds: one result per finished scenario, and how the run ended."""
+
+    results: list[ScenarioResult]
+    elapsed: float = 0.0
+    total: int | None = None       # scenarios selected; more than len(results) when interrupted
+    interrupted: bool = False
+
+
+def load_run(path: Path) -> RunResults:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return [ScenarioResult(**row) for row in data.get("results", [])], float(data.get("elapsed", 0.0))
+    known = set(ScenarioResult.__dataclass_fields__)
+    results = [ScenarioResult(**{k: v for k, v in row.items() if k in known}) for row in data.get("results", [])]
+    return RunResults(results, float(data.get("elapsed", 0.0)), data.get("total"), bool(data.get("interrupted")))
+
+
+def load_results(path: Path) -> tuple[list[ScenarioResult], float]:
+    run = load_run(path)
+    return run.results, run.elapsed
 
 
 def progress_stream() -> IO[str]:

@@ -1,12 +1,13 @@
-"""The run summary: per feature passed / failed / skipped, then each failure explained.
+"""The run summary: per feature passed / failed / skipped, why scenarios skipped, each failure explained.
 
 Two renderings of the same data: plain text for the terminal and short Markdown for a CI job page.
-Everything shown passed through the redactor when it was collected (results.py).
+Everything shown passed through the redactor when it was collected (results.py). Features appear in
+feature-file order, so two runs of the same suite read the same (xdist finishes in any order).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from harness.redaction import default_redactor
@@ -20,16 +21,22 @@ class FeatureSummary:
     failed: int = 0
     skipped: int = 0
     failures: list[ScenarioResult] = field(default_factory=list)
+    feature_file: str = ""
 
     @property
     def total(self) -> int:
         return self.passed + self.failed + self.skipped
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 scenario', '2 scenarios'."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def summarise(results: list[ScenarioResult]) -> list[FeatureSummary]:
-    features: OrderedDict[str, FeatureSummary] = OrderedDict()
-    for result in results:
-        summary = features.setdefault(result.feature, FeatureSummary(result.feature))
+    features: dict[str, FeatureSummary] = {}
+    for result in sorted(results, key=lambda r: (r.feature_file, r.line, r.scenario)):
+        summary = features.setdefault(result.feature, FeatureSummary(result.feature, feature_file=result.feature_file))
         if result.outcome in ("failed", "xpassed"):
             summary.failed += 1
             summary.failures.append(result)
@@ -37,7 +44,14 @@ def summarise(results: list[ScenarioResult]) -> list[FeatureSummary]:
             summary.skipped += 1
         else:
             summary.passed += 1
-    return list(features.values())
+    return sorted(features.values(), key=lambda s: (s.feature_file, s.feature))
+
+
+def skip_reasons(results: list[ScenarioResult]) -> list[tuple[int, str]]:
+    """Skipped scenarios grouped by reason, the largest group first."""
+    counts = Counter((r.skip_reason.splitlines() or ["(no reason given)"])[0]
+                     for r in results if r.outcome in ("skipped", "xfailed"))
+    return sorted(((n, reason) for reason, n in counts.items()), key=lambda pair: (-pair[0], pair[1]))
 
 
 def totals(summaries: list[FeatureSummary]) -> tuple[int, int, int]:
@@ -60,16 +74,28 @@ def _failure_lines(result: ScenarioResult, indent: str = "    ") -> list[str]:
     return lines
 
 
-def render_terminal(summaries: list[FeatureSummary], elapsed: float | None = None) -> str:
+def _interrupted_line(ran: int, total: int | None) -> str:
+    of = f" of {total}" if total and total >= ran else ""
+    return f"interrupted: partial results, {ran}{of} scenarios finished"
+
+
+def render_terminal(summaries: list[FeatureSummary], elapsed: float | None = None, *,
+                    skipped: list[tuple[int, str]] | None = None, interrupted: bool = False,
+                    total: int | None = None) -> str:
     width = max([len(s.feature) for s in summaries] + [len("feature")])
     out = ["", f"{'feature':<{width}}  passed  failed  skipped"]
     for s in summaries:
         mark = "  ✗" if s.failed else ""
         out.append(f"{s.feature:<{width}}  {s.passed:>6}  {s.failed:>6}  {s.skipped:>7}{mark}")
-    passed, failed, skipped = totals(summaries)
-    out.append(f"{'total':<{width}}  {passed:>6}  {failed:>6}  {skipped:>7}")
+    passed, failed, skipped_count = totals(summaries)
+    out.append(f"{'total':<{width}}  {passed:>6}  {failed:>6}  {skipped_count:>7}")
+    ran = passed + failed + skipped_count
     if elapsed is not None:
-        out.append(f"({passed + failed + skipped} scenarios in {elapsed:.1f}s)")
+        out.append(f"({plural(ran, 'scenario')} in {elapsed:.1f}s)")
+    if interrupted:
+        out.append(_interrupted_line(ran, total))
+    for count, reason in skipped or []:
+        out.append(f"{count} skipped: {default_redactor.redact(reason)}")
     for s in summaries:
         for result in s.failures:
             out.append("")
@@ -78,17 +104,25 @@ def render_terminal(summaries: list[FeatureSummary], elapsed: float | None = Non
     return "\n".join(out) + "\n"
 
 
-def render_markdown(summaries: list[FeatureSummary], *, run_id: str = "", elapsed: float | None = None) -> str:
-    passed, failed, skipped = totals(summaries)
-    verdict = "❌ failed" if failed else "✅ passed"
+def render_markdown(summaries: list[FeatureSummary], *, run_id: str = "", elapsed: float | None = None,
+                    skipped: list[tuple[int, str]] | None = None, interrupted: bool = False,
+                    total: int | None = None) -> str:
+    passed, failed, skipped_count = totals(summaries)
+    verdict = "❌ failed" if failed else ("⚠️ interrupted" if interrupted else "✅ passed")
     title = f"# fiskil-harness run {run_id}: {verdict}".replace("  ", " ")
     out = [title, ""]
-    line = f"{passed} passed, {failed} failed, {skipped} skipped"
+    line = f"{passed} passed, {failed} failed, {skipped_count} skipped"
     if elapsed is not None:
         line += f" in {elapsed:.1f}s"
-    out += [line, "", "| feature | passed | failed | skipped |", "|---|---:|---:|---:|"]
+    out.append(line)
+    if interrupted:
+        out += ["", f"**{_interrupted_line(passed + failed + skipped_count, total)}**"]
+    out += ["", "| feature | passed | failed | skipped |", "|---|---:|---:|---:|"]
     for s in summaries:
         out.append(f"| {s.feature} | {s.passed} | {s.failed} | {s.skipped} |")
+    if skipped:
+        out += ["", "## Skipped", ""]
+        out += [f"- {count} skipped: {default_redactor.redact(reason)}" for count, reason in skipped]
     failures = [(s, r) for s in summaries for r in s.failures]
     if failures:
         out += ["", "## Failures", ""]

@@ -64,7 +64,7 @@ def test_plan_builds_the_pytest_command(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", [dict(workers="many"), dict(paths=["no/such/dir"]), dict(target="sandbox"),
-                                 dict(subject="not-a-subject"), dict(tags="@")])
+                                 dict(subject="not-a-subject"), dict(tags="@"), dict(paths=["README.md"])])
 def test_plan_refuses_bad_input(bad: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FISKIL_CLIENT_ID", raising=False)
     with pytest.raises(UsageError):
@@ -72,7 +72,7 @@ def test_plan_refuses_bad_input(bad: dict, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_tags_and_workers() -> None:
-    assert tags_to_markexpr("@a or @b-c") == "a or b-c"
+    assert tags_to_markexpr("@a or @b-c", known=["a", "b-c"]) == "a or b-c"
     assert parse_workers("auto") == "auto" and parse_workers("0") == "0"
 
 

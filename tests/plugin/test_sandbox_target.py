@@ -6,6 +6,7 @@ credentials and a pre-consented end user from the environment, exactly as it wou
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -51,12 +52,13 @@ def test_sandbox_target_runs_its_safe_scenarios_against_a_remote_api(tmp_path: P
     config = CoreConfig(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, seed=11)
     with httpx.Client(timeout=10) as client, FakeStack(config, client=client) as remote:
         standing_user = _pre_consented_end_user(remote.base_url, client)
-        junit = tmp_path / "junit.xml"
+        junit, cucumber, allure = tmp_path / "junit.xml", tmp_path / "cucumber.json", tmp_path / "allure"
         env = {**os.environ, "FISKIL_CLIENT_ID": CLIENT_ID, "FISKIL_CLIENT_SECRET": CLIENT_SECRET,
                "FISKIL_SANDBOX_END_USER_ID": standing_user}
         run = subprocess.run(
             [sys.executable, "-m", "pytest", "features", "-p", "no:xdist", "-q", "-p", "no:cacheprovider",
-             "--target", "sandbox", "--sandbox-url", remote.base_url, f"--junitxml={junit}"],
+             "--target", "sandbox", "--sandbox-url", remote.base_url, f"--junitxml={junit}",
+             f"--cucumberjson={cucumber}", f"--alluredir={allure}"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
         )
         output = run.stdout + run.stderr
@@ -71,6 +73,15 @@ def test_sandbox_target_runs_its_safe_scenarios_against_a_remote_api(tmp_path: P
         assert len(passed) >= 5, f"expected the @sandbox_safe scenarios to run, {len(passed)} passed"
         reasons = {case.find("skipped").get("message", "") for case in skipped}
         assert skipped and all("sandbox target" in reason for reason in reasons), reasons
+
+        # cucumber.json and Allure hold every scenario too, the skipped ones (most skip by tag, before
+        # their first step) with every step skipped
+        elements = [e for feature in json.loads(cucumber.read_text()) for e in feature["elements"]]
+        allure_results = [json.loads(path.read_text()) for path in allure.glob("*-result.json")]
+        assert len(elements) == len(allure_results) == len(cases), (len(elements), len(allure_results), len(cases))
+        skipped_elements = [e for e in elements if all(step["result"]["status"] == "skipped" for step in e["steps"])]
+        assert len(skipped_elements) == len(skipped)
+        assert sum(r["status"] == "skipped" for r in allure_results) == len(skipped)
 
         left_behind = _end_user_ids(remote.base_url, client) - {standing_user}
         assert not left_behind, f"the run left end users it created on the sandbox: {sorted(left_behind)}"

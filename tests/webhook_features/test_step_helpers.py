@@ -139,3 +139,12 @@ def test_delivery_log_waits_for_pending_deliveries_and_gives_up_in_time():
     assert reader.wait_idle(2.0)
     busy = steps.FiskilDeliveryLog(lambda: {"deliveries": [], "pending": 1})
     assert not busy.wait_idle(0.1)
+
+
+def test_the_attempt_count_message_names_each_attempt_and_what_it_got():
+    from harness.webhooks.emitter import AttemptRecord, DeliveryRecord
+
+    record = DeliveryRecord("msg_1", "consent.received", "http://127.0.0.1:1/", attempts=[
+        AttemptRecord(1, 503, 0.01, "status"), AttemptRecord(2, None, 2.0, "timeout"), AttemptRecord(3, 200, 0.01, None)])
+    assert steps._attempts(record) == "attempt 1 → 503, attempt 2 → timeout, attempt 3 → 200"
+    assert steps._attempts(DeliveryRecord("m", "e", "u")) == "no attempt"
