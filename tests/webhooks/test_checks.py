@@ -201,3 +201,69 @@ def test_describe_error_keeps_the_text_and_the_request():
     assert describe_error(httpx.ReadTimeout("", request=request)) == \
         "ReadTimeout: ReadTimeout('') (GET http://127.0.0.1:9/observe)"
     assert describe_error(ValueError("boom")) == "ValueError: boom"
+
+
+# --- asynchronous processing: "processed exactly once" watches a whole settle window -------------
+
+
+@pytest.mark.parametrize("name,job_s,settle_s", [
+    ("queued-no-dedupe", 0.5, 10.0),   # one worker, 0.5 s a job: the duplicate is done 0.5 s after the first
+    ("queued-no-dedupe", 0.25, None),  # None: the default --settle (1 s) catches it too
+    ("delayed-no-dedupe", 0.3, 5.0),   # each delivery processed 0.3 s after its own ack
+    ("delayed-no-dedupe", 0.3, None),
+])
+def test_asynchronous_double_processing_fails_duplicate_and_replay(name, job_s, settle_s):
+    app, state = RECEIVERS[name](SECRET, job_s=job_s)
+    settle = {} if settle_s is None else {"settle_s": settle_s}
+    with serve(app) as served:
+        results = run_checks_sync(CheckConfig(served.webhook_url, SECRET, served.observe_url,
+                                              only=("duplicate", "replay"), **settle))
+        truth = state.processed_ids()
+    for result in results:
+        assert result.verdict == FAIL, result
+        assert result.evidence["processed"] == 2 and "processed 2x" in result.observed
+        assert truth.count(result.evidence["message_id"]) == 2
+        if settle_s is not None:  # a count above one ends the watch: no waiting out a long --settle
+            assert result.duration_s < settle_s
+
+
+def test_asynchronous_processing_with_dedupe_passes_with_the_default_settle():
+    app, state = RECEIVERS["queued"](SECRET)
+    with serve(app) as served:
+        results = run_checks_sync(CheckConfig(served.webhook_url, SECRET, served.observe_url, burst=10, only=(
+            "valid-processed", "duplicate", "replay", "late-attempt", "burst", "burst-processed")))
+    assert {r.id: r.verdict for r in results} == dict.fromkeys(
+        ["valid-processed", "duplicate", "replay", "late-attempt", "burst", "burst-processed"], PASS)
+
+
+def scripted_observe_app(script: list[int]) -> Starlette:
+    """Acks every delivery; the observe GET lists the last message_id script[n] times on its n-th call after it."""
+    received: list[str] = []
+    calls = 0
+
+    async def webhook(request: Request) -> Response:
+        received.append((await request.json())["message_id"])
+        return JSONResponse({"status": "accepted"})
+
+    async def observe(request: Request) -> Response:
+        nonlocal calls
+        if not received:
+            return JSONResponse({"message_ids": []})
+        times = script[min(calls, len(script) - 1)]
+        calls += 1
+        return JSONResponse({"message_ids": [received[-1]] * times})
+
+    return Starlette(routes=[Route("/webhook", webhook, methods=["POST"]), Route("/observe", observe, methods=["GET"])])
+
+
+def test_a_count_above_one_at_any_time_fails_even_if_the_list_shrinks_later():
+    with serve(scripted_observe_app([1, 1, 2, 1])) as served:
+        (result,) = run_checks_sync(config(served, settle_s=2.0, only=("valid-processed",)))
+    assert result.verdict == FAIL and result.evidence["processed"] == 2
+
+
+def test_a_second_processing_late_in_the_settle_window_is_still_caught():
+    # shown once for ~10 polls (0.5 s), then twice: far beyond the old 0.1 s look, inside a 2 s settle
+    with serve(scripted_observe_app([1] * 10 + [2])) as served:
+        (result,) = run_checks_sync(config(served, settle_s=2.0, only=("valid-processed",)))
+    assert result.verdict == FAIL and "processed 2x" in result.observed
