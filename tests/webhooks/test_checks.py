@@ -267,3 +267,92 @@ def test_a_second_processing_late_in_the_settle_window_is_still_caught():
     with serve(scripted_observe_app([1] * 10 + [2])) as served:
         (result,) = run_checks_sync(config(served, settle_s=2.0, only=("valid-processed",)))
     assert result.verdict == FAIL and "processed 2x" in result.observed
+
+
+def test_processed_zero_times_says_to_raise_settle_or_check_the_observe_url():
+    with serve(scripted_observe_app([0])) as served:
+        (result,) = run_checks_sync(config(served, settle_s=0.2, only=("valid-processed",)))
+    assert result.verdict == FAIL
+    assert "processed 0x" in result.observed and "raise --settle" in result.observed
+    assert "observe URL lists one message_id per processing" in result.observed
+
+
+# --- a rejection only counts when the endpoint accepts a valid delivery ---------------------------
+
+
+def test_rejections_are_not_observable_when_valid_deliveries_are_refused_too():
+    results, _ = run_against("500-forever")
+    verdicts = {r.id: r.verdict for r in results}
+    assert verdicts["valid-ack"] == FAIL
+    for check in REJECTIONS:
+        assert verdicts[check] == NOT_OBSERVABLE, check
+        observed = next(r.observed for r in results if r.id == check)
+        assert "rejected (500" in observed and "correctly signed delivery was not acknowledged" in observed
+
+
+def test_rejections_against_a_404_path_are_not_observable():
+    app, _ = RECEIVERS["good"](SECRET)
+    with serve(app) as served:
+        results = run_checks_sync(CheckConfig(served.base_url + "/no-such-path", SECRET, served.observe_url,
+                                              settle_s=0.05, only=("reject-forged-signature", "reject-hex-digest")))
+    for result in results:
+        assert result.verdict == NOT_OBSERVABLE and "rejected (404" in result.observed
+        assert result.evidence["valid_delivery"][0]["status"] == 404
+
+
+def test_a_rejection_check_alone_sends_its_own_valid_delivery_and_passes_a_good_receiver():
+    app, state = RECEIVERS["good"](SECRET)
+    with serve(app) as served:
+        (result,) = run_checks_sync(config(served, only=("reject-wrong-secret",)))
+    assert result.verdict == PASS
+    assert state.received == 2 and state.rejected == 1   # the tampered one, and one valid control delivery
+
+
+# --- why a check failed ------------------------------------------------------------------------------
+
+
+def test_burst_failures_say_why():
+    with FlakyReceiver(fail_first=3, mode="reset") as flaky:
+        (result,) = run_checks_sync(CheckConfig(flaky.url, SECRET, budget_s=1.0, burst=10, only=("burst",)))
+    assert result.verdict == FAIL
+    assert result.observed.startswith("7/10 2xx, 7 within budget (3x no HTTP answer (")
+    kinds = {a["error_kind"] for f in result.evidence["first_failures"] for a in f["attempts"]}
+    assert kinds and kinds <= {"reset", "protocol"}
+    assert all(a["error"] for f in result.evidence["first_failures"] for a in f["attempts"])
+
+
+def test_valid_ack_over_budget_names_the_budget():
+    app, _ = RECEIVERS["slow"](SECRET, delay_s=0.3)
+    with serve(app) as served:
+        (result,) = run_checks_sync(config(served, budget_s=0.2, only=("valid-ack",)))
+    assert result.verdict == FAIL
+    assert "over the 200 ms budget" in result.observed and "budget 200 ms, --timeout" in result.observed
+
+
+# --- selection and configuration ---------------------------------------------------------------------
+
+
+def test_burst_processed_alone_runs_the_burst_it_grades():
+    app, _ = RECEIVERS["good"](SECRET)
+    with serve(app) as served:
+        results = run_checks_sync(config(served, only=("burst-processed",)))
+    assert [(r.id, r.verdict) for r in results] == [("burst", PASS), ("burst-processed", PASS)]
+
+
+@pytest.mark.parametrize("field,value,flag", [
+    ("settle_s", float("nan"), "--settle"), ("settle_s", float("inf"), "--settle"), ("settle_s", -1.0, "--settle"),
+    ("budget_s", float("nan"), "--timeout"), ("budget_s", 0.0, "--timeout"),
+    ("observe_timeout_s", float("nan"), "--observe-timeout"), ("observe_timeout_s", float("-inf"), "--observe-timeout"),
+    ("replay_after_s", -5.0, "--replay-after"), ("replay_after_s", float("nan"), "--replay-after"),
+    ("burst", 0, "--burst"), ("burst", 10**9, "--burst"),
+])
+def test_non_finite_or_out_of_range_numbers_are_refused_before_sending(field, value, flag):
+    with pytest.raises(CheckSetupError, match=f"^{flag} must be a finite number"):
+        run_checks_sync(CheckConfig("http://127.0.0.1:1/x", SECRET, **{field: value}))
+
+
+def test_an_invalid_port_names_the_option():
+    with pytest.raises(CheckSetupError, match=r"^--url 'http://127.0.0.1:99999/hook' has an invalid port"):
+        run_checks_sync(CheckConfig("http://127.0.0.1:99999/hook", SECRET))
+    with pytest.raises(CheckSetupError, match=r"^--observe .* has an invalid port"):
+        run_checks_sync(CheckConfig("http://127.0.0.1:1/hook", SECRET, "http://127.0.0.1:0x1/observe"))
