@@ -21,6 +21,7 @@ from harness.webhooks.checks import (
     DEFAULT_OBSERVE_TIMEOUT_S,
     DEFAULT_REPLAY_AFTER_S,
     DEFAULT_SETTLE_S,
+    MAX_TIMEOUT_S,
     NOT_OBSERVABLE,
     PASS,
     CheckConfig,
@@ -138,18 +139,18 @@ def _check(args: argparse.Namespace) -> int:
         url=_url(args.url, "--url"),
         secret=secret,
         observe_url=_url(args.observe, "--observe") if args.observe else None,
-        budget_s=_number(args.timeout, "--timeout", minimum=0, inclusive=False, maximum=3600),
+        budget_s=args.timeout,
         burst=args.burst,
-        settle_s=_number(args.settle, "--settle", minimum=0),
-        observe_timeout_s=_number(args.observe_timeout, "--observe-timeout", minimum=0, inclusive=False, maximum=3600),
-        replay_after_s=_number(args.replay_after, "--replay-after", minimum=0),
+        settle_s=args.settle,
+        observe_timeout_s=args.observe_timeout,
+        replay_after_s=args.replay_after,
         only=tuple(args.only or ()),
     )
-    junit = _junit_path(args.junitxml) if args.junitxml is not None else None
     try:
-        config.validate()   # everything else, before anything is sent
+        config.validate()   # every number finite and in range, before anything is sent
     except CheckSetupError as exc:
         raise UsageError(say(str(exc))) from None
+    junit = _junit_path(args.junitxml) if args.junitxml is not None else None
     _, added = plan(config.only)
     for need in added:
         print(f"note: also running {need}: the checks you chose grade its deliveries", file=sys.stderr)
@@ -185,7 +186,7 @@ def _send(args: argparse.Namespace) -> int:
         kind = event_type(args.event)
     except UnknownEventError as exc:
         raise UsageError(str(exc)) from None
-    timeout_s = _number(args.timeout, "--timeout", minimum=0, inclusive=False, maximum=3600)
+    timeout_s = _number(args.timeout, "--timeout", minimum=0, inclusive=False, maximum=MAX_TIMEOUT_S)
     try:  # pre-flight: a dead endpoint is a set-up problem, not an answer to grade
         asyncio.run(ensure_listening(url, "--url"))
     except CheckSetupError as exc:

@@ -53,6 +53,7 @@ DEFAULT_SETTLE_S = 1.0
 DEFAULT_REPLAY_AFTER_S = 1.0
 #: Upper bounds that keep every wait finite and sane (a day; a burst the machine can hold).
 MAX_SECONDS = 86_400.0
+MAX_TIMEOUT_S = 3_600.0
 MAX_BURST = 10_000
 #: Between two observe GETs while waiting.
 OBSERVE_POLL_S = 0.05
@@ -152,8 +153,8 @@ class CheckConfig:
             decode_secret(self.secret, self.scheme)
         except ValueError as exc:
             raise CheckSetupError(str(exc)) from None
-        check_number(self.budget_s, "--timeout", minimum=0, inclusive=False, maximum=3600)
-        check_number(self.observe_timeout_s, "--observe-timeout", minimum=0, inclusive=False, maximum=3600)
+        check_number(self.budget_s, "--timeout", minimum=0, inclusive=False, maximum=MAX_TIMEOUT_S)
+        check_number(self.observe_timeout_s, "--observe-timeout", minimum=0, inclusive=False, maximum=MAX_TIMEOUT_S)
         check_number(self.settle_s, "--settle", minimum=0)
         check_number(self.replay_after_s, "--replay-after", minimum=0)
         for flag, count in (("--burst", self.burst), ("burst_concurrency", self.burst_concurrency),
