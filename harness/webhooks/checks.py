@@ -55,7 +55,7 @@ DEFAULT_REPLAY_AFTER_S = 1.0
 MAX_SECONDS = 86_400.0
 MAX_TIMEOUT_S = 3_600.0
 MAX_BURST = 10_000
-#: Between two observe GETs while waiting.
+#: Between two observe GETs while waiting (shorter for a --settle under 0.5 s).
 OBSERVE_POLL_S = 0.05
 
 
@@ -198,6 +198,8 @@ class Observer:
         self._client = client
         self.settle_s = settle_s
         self.timeout_s = timeout_s
+        # at least ~10 looks per window, however short a --settle is given
+        self._poll_s = min(OBSERVE_POLL_S, max(settle_s / 10, 0.005))
 
     @property
     def available(self) -> bool:
@@ -261,7 +263,7 @@ class Observer:
             left = deadline - time.monotonic()
             if left <= 0:
                 return highest
-            await asyncio.sleep(min(OBSERVE_POLL_S, left))
+            await asyncio.sleep(min(self._poll_s, left))
 
 
 @dataclass

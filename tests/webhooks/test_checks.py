@@ -31,7 +31,8 @@ NEEDS_VALID = {"valid-ack", "valid-processed", "duplicate", "replay", "late-atte
 
 
 def config(served, *, observe: bool = True, **overrides) -> CheckConfig:
-    options = dict(budget_s=0.5, burst=15, settle_s=0.05, replay_after_s=0.01, fast_ack_samples=3)
+    # generous budget and settle: a loaded shared machine must not turn latency into a verdict
+    options = dict(budget_s=2.0, burst=15, settle_s=0.3, replay_after_s=0.01, fast_ack_samples=3)
     options.update(overrides)
     return CheckConfig(served.webhook_url, SECRET, served.observe_url if observe else None, **options)
 
@@ -63,7 +64,7 @@ def test_progress_reports_each_check_as_it_finishes():
 
 def test_accept_any_signature_fails_exactly_the_rejections():
     results, _ = run_against("accept-any")
-    assert failed(results) == REJECTIONS
+    assert failed(results) == REJECTIONS, [(r.id, r.observed) for r in results if r.verdict != PASS]
     assert not overall_ok(results)
 
 

@@ -16,7 +16,7 @@ from harness.cli import main
 from harness.webhooks.receivers import RECEIVERS, FlakyReceiver, serve
 
 SECRET = "c2VjcmV0LWtleS1mb3ItdGVzdHM="
-FAST = ["--burst", "10", "--settle", "0.05", "--replay-after", "0.01", "--timeout", "0.5"]
+FAST = ["--burst", "10", "--settle", "0.3", "--replay-after", "0.01", "--timeout", "2"]
 
 
 @pytest.fixture
