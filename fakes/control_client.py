@@ -1,5 +1,10 @@
 """`ControlClient`: the fake's /__harness control API over HTTP, one method per route. Works against
-an in-process core, a `--fake-url` fake, or through the WireMock edge."""
+an in-process core, a `--fake-url` fake, or through the WireMock edge.
+
+The edge's request journal (`GET /__admin/requests`) keeps every body that passes through it, so a
+request carrying a secret (`PUT /__harness/webhook`) goes to the core's own URL (`core_url`, from
+`FakeStack` or `GET /__harness/info`) and never through the edge.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,13 @@ class ControlError(RuntimeError):
 
 
 class ControlClient:
-    def __init__(self, base_url: str, client: httpx.Client) -> None:
+    def __init__(self, base_url: str, client: httpx.Client, core_url: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client
+        self.core_url = core_url.rstrip("/") if core_url else None   # None: asked of /__harness/info when needed
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self.client.request(method, f"{self.base_url}/__harness{path}", json=body)
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None, *, base: str | None = None) -> Any:
+        response = self.client.request(method, f"{base or self.base_url}/__harness{path}", json=body)
         if response.status_code >= 400:
             try:
                 message = response.json().get("message", response.text)
@@ -87,8 +93,20 @@ class ControlClient:
     def events(self) -> list[dict[str, Any]]:
         return self._call("GET", "/events")
 
+    def _secret_base(self) -> str:
+        """Where a request carrying a secret goes: the core itself, so no edge journal records it."""
+        if self.core_url is None:
+            self.core_url = str(self.info().get("core_url") or self.base_url).rstrip("/")
+        return self.core_url
+
     def set_webhook(self, url: str, secret: str) -> dict[str, Any]:
-        return self._call("PUT", "/webhook", {"url": url, "secret": secret})
+        """Register the webhook target, sent straight to the core (the edge's journal would keep the secret)."""
+        base = self._secret_base()
+        try:
+            return self._call("PUT", "/webhook", {"url": url, "secret": secret}, base=base)
+        except httpx.TransportError as exc:
+            raise ControlError(f"PUT /__harness/webhook: the fake's core at {base} (core_url) did not answer "
+                               f"({type(exc).__name__}); the secret is only sent there, never through the edge") from None
 
     def clear_webhook(self) -> dict[str, Any]:
         return self._call("DELETE", "/webhook")

@@ -137,7 +137,8 @@ class FakeStack:
             from fakes.control_client import ControlClient
 
             base = self.edge.base_url if self._attached else self.core_url
-            self._control = ControlClient(base, self.client)
+            # secrets (the webhook target's) always go to the core directly, even when attached
+            self._control = ControlClient(base, self.client, core_url=self.core_url)
         return self._control
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from harness.target import (
     Target,
     resolve_options,
 )
+from harness.webhooks.signing import secret_forms
 
 log = logging.getLogger("harness.plugin")
 
@@ -358,7 +359,7 @@ def _session_subject(
         client_secret=_session_target.client_secret,
         work_dir=tmp_path_factory.mktemp("subject"),
     )
-    redactor.add(config.webhook_secret)
+    redactor.add_all(secret_forms(config.webhook_secret))  # also the forms a receiver may echo
     try:
         subject = build_subject(harness_options.subject, config)
     except SubjectSpecError as exc:

@@ -18,6 +18,9 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r'(?i)("(?:client_secret|secret|token|access_token|webhook_secret)"\s*:\s*")[^"]*(")'),
     re.compile(r"(?i)((?:client_secret|token|access_token|secret)=)[^&\s\"']+"),
     re.compile(r"(?i)(x-fiskil-signature['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9+/=]{16,}"),
+    # credentials in URLs: the userinfo of `scheme://user:pass@host`, and credential-named query values
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^\s/?#@'\"]+(@)"),
+    re.compile(r"(?i)([?&][^=&\s#]*(?:token|secret|passw|pwd|key|sig|auth|credential)[^=&\s#]*=)[^&\s#\"']+"),
 )
 
 
@@ -31,10 +34,19 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str | None) -> None:
-        """Remember a literal secret; very short values are ignored (they would mask ordinary text)."""
-        if secret and len(secret) >= 6:
-            with self._lock:
-                self._secrets.add(secret)
+        """Remember a literal secret, also trimmed (an env var often ends in a newline the consumer strips);
+        very short values are ignored (they would mask ordinary text)."""
+        if not secret:
+            return
+        with self._lock:
+            for form in {secret, secret.strip()}:
+                if len(form) >= 6:
+                    self._secrets.add(form)
+
+    def add_all(self, secrets: Iterable[str]) -> None:
+        """Remember several forms of one secret (e.g. `signing.secret_forms`)."""
+        for secret in secrets:
+            self.add(secret)
 
     def __call__(self, text: str) -> str:
         return self.redact(text)

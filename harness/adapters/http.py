@@ -23,6 +23,7 @@ import httpx
 
 from harness.adapters.protocol import ConsentView, SubjectState, SyncResult, UserError
 from harness.redaction import default_redactor
+from harness.webhooks.signing import secret_forms
 
 CONTRACT_VERSION = "1"
 WEBHOOK_URL_ENV = "HARNESS_SUBJECT_WEBHOOK_URL"
@@ -70,7 +71,8 @@ class HttpSubject:
         self.base_url = check_adapter_url(base_url)
         self.webhook_url = webhook_url
         self._webhook_secret = webhook_secret
-        default_redactor.add(webhook_secret)
+        if webhook_secret:  # also the trimmed and re-encoded forms a receiver may echo
+            default_redactor.add_all(secret_forms(webhook_secret))
         self._harness_config: Any = None
         # Our own client: the subject lives for the whole session, apart from the steps' shared one.
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=5.0), transport=transport,

@@ -90,7 +90,9 @@ def _webhook_secret(args: argparse.Namespace) -> str | None:
     secret = os.environ.get(args.webhook_secret_env)
     if not secret:
         raise UsageError(f"environment variable {args.webhook_secret_env} is empty: export it with your webhook signing secret")
-    default_redactor.add(secret)
+    from harness.webhooks.signing import secret_forms
+
+    default_redactor.add_all(secret_forms(secret))  # also the trimmed and re-encoded forms a receiver may echo
     return secret
 
 

@@ -10,8 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
-import time
-from urllib.parse import urlparse
+from pathlib import Path
 
 from harness.cli import UsageError
 from harness.redaction import default_redactor
@@ -20,19 +19,27 @@ from harness.webhooks.checks import (
     DEFAULT_BUDGET_S,
     DEFAULT_BURST,
     DEFAULT_OBSERVE_TIMEOUT_S,
+    DEFAULT_REPLAY_AFTER_S,
+    DEFAULT_SETTLE_S,
+    MAX_TIMEOUT_S,
     NOT_OBSERVABLE,
     PASS,
     CheckConfig,
     CheckSetupError,
+    check_number,
+    check_url,
     ensure_listening,
+    plan,
     run_checks_sync,
 )
 from harness.webhooks.emitter import send_once_sync
 from harness.webhooks.envelope import make_envelope
 from harness.webhooks.events import UnknownEventError, event_type
 from harness.webhooks.report import progress_line, table, write_junit
-from harness.webhooks.signing import DEFAULT_SCHEME, SigningSecretError, decode_secret
+from harness.webhooks.signing import DEFAULT_SCHEME, SigningSecretError, decode_secret, secret_forms
 from harness.webhooks.tamper import TAMPER_KINDS, prepare
+
+SEND_TIMEOUT_S = 10.0
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -48,8 +55,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                        help=f"timeout of each --observe GET in seconds (default {DEFAULT_OBSERVE_TIMEOUT_S:g}; not graded)")
     check.add_argument("--junitxml", metavar="FILE", help="also write JUnit XML, one testcase per check")
     check.add_argument("--burst", type=int, default=DEFAULT_BURST, metavar="N", help=f"deliveries in the burst check (default {DEFAULT_BURST})")
-    check.add_argument("--settle", type=float, default=1.0, metavar="S", help="how long to wait for processing to show on --observe (default 1)")
-    check.add_argument("--replay-after", type=float, default=1.0, metavar="S", help="seconds between a delivery and its replay (default 1)")
+    check.add_argument("--settle", type=float, default=DEFAULT_SETTLE_S, metavar="S",
+                       help="how long processing may take to show on --observe, and how long after it shows a second "
+                            f"processing is watched for (default {DEFAULT_SETTLE_S:g}; raise it above your app's job time)")
+    check.add_argument("--replay-after", type=float, default=DEFAULT_REPLAY_AFTER_S, metavar="S",
+                       help=f"seconds between a delivery and its replay (default {DEFAULT_REPLAY_AFTER_S:g})")
     check.add_argument("--only", action="append", choices=CHECK_IDS, metavar="CHECK", help="run only this check (repeatable)")
     check.add_argument("--allow-not-observable", action="store_true",
                        help="exit 0 when nothing failed even if some required checks were NOT OBSERVABLE")
@@ -61,7 +71,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     send.add_argument("--consent-id", metavar="ID")
     send.add_argument("--tamper", default="none", choices=TAMPER_KINDS, metavar="KIND",
                       help=f"deliberately break the delivery: {', '.join(TAMPER_KINDS)}")
-    send.add_argument("--timeout", type=float, default=10.0, metavar="S", help="request timeout in seconds (default 10)")
+    send.add_argument("--timeout", type=float, default=SEND_TIMEOUT_S, metavar="S",
+                      help=f"request timeout in seconds (default {SEND_TIMEOUT_S:g})")
     return parser
 
 
@@ -74,7 +85,7 @@ def _secret(var: str) -> str:
     value = os.environ.get(var)
     if not value:
         raise UsageError(f"environment variable {var} is not set or empty: export {var}=<your Fiskil webhook signing secret>")
-    default_redactor.add(value)
+    default_redactor.add_all(secret_forms(value))  # also the forms a receiver could echo (trimmed, re-encoded)
     try:
         decode_secret(value, DEFAULT_SCHEME)
     except SigningSecretError as exc:
@@ -83,10 +94,34 @@ def _secret(var: str) -> str:
 
 
 def _url(value: str, flag: str) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UsageError(f"{flag} {value!r} is not an http(s) URL: give e.g. http://127.0.0.1:8000/webhooks/fiskil")
-    return value
+    try:
+        return check_url(value, flag)
+    except CheckSetupError as exc:
+        raise UsageError(default_redactor(str(exc))) from None
+
+
+def _number(value: float, flag: str, **bounds: float | bool) -> float:
+    try:
+        return check_number(value, flag, **bounds)  # type: ignore[arg-type]
+    except CheckSetupError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _junit_path(value: str) -> Path:
+    """The --junitxml file, checked before any check runs: a writable file path (its folders may be made)."""
+    if not value.strip():
+        raise UsageError("--junitxml needs a file path, e.g. --junitxml reports/webhooks.xml")
+    path = Path(value)
+    if path.is_dir():
+        raise UsageError(f"--junitxml {value!r} is a directory, not a file: give a file path, e.g. {path / 'webhooks.xml'}")
+    folder = path.parent
+    while not folder.exists():   # the nearest existing folder must be a writable directory
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"--junitxml {value!r}: {folder} is a file, not a folder: choose another path")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--junitxml {value!r}: cannot write there (permission denied): choose another path")
+    return path
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    say = default_redactor
     secret = _secret(args.secret_env)
     config = CheckConfig(
         url=_url(args.url, "--url"),
@@ -110,21 +146,35 @@ def _check(args: argparse.Namespace) -> int:
         replay_after_s=args.replay_after,
         only=tuple(args.only or ()),
     )
-    print(f"checking {args.url}" + (f" (observing {args.observe})" if args.observe else " (no --observe: processing is not observable)"),
-          file=sys.stderr)
+    try:
+        config.validate()   # every number finite and in range, before anything is sent
+    except CheckSetupError as exc:
+        raise UsageError(say(str(exc))) from None
+    junit = _junit_path(args.junitxml) if args.junitxml is not None else None
+    _, added = plan(config.only)
+    for need in added:
+        print(f"note: also running {need}: the checks you chose grade its deliveries", file=sys.stderr)
+    print(say(f"checking {args.url}" + (f" (observing {args.observe})" if args.observe
+                                          else " (no --observe: processing is not observable)")), file=sys.stderr)
     try:
         results = run_checks_sync(config, progress=lambda r: print(progress_line(r), file=sys.stderr, flush=True))
     except CheckSetupError as exc:
-        raise UsageError(default_redactor(str(exc))) from None
-    print(table(results))
-    if args.junitxml:
-        write_junit(results, args.junitxml)
-        print(f"JUnit XML written to {args.junitxml}", file=sys.stderr)
+        raise UsageError(say(str(exc))) from None
+    print(table(results, observing=bool(args.observe)))
+    if junit is not None:
+        try:
+            write_junit(results, junit, allow_not_observable=args.allow_not_observable)
+        except OSError as exc:  # checked up front; only a race (folder removed meanwhile) gets here
+            print(say(f"fiskil-harness webhooks: could not write --junitxml {junit}: {exc}"), file=sys.stderr)
+            return 2
+        print(f"JUnit XML written to {junit}", file=sys.stderr)
     required = [r for r in results if r.required]
     if any(r.verdict not in (PASS, NOT_OBSERVABLE) for r in required):
         return 1
     if any(r.verdict == NOT_OBSERVABLE for r in required) and not args.allow_not_observable:
-        print("exit 1: required checks were NOT OBSERVABLE (add --observe, or --allow-not-observable to accept that)", file=sys.stderr)
+        hint = "see why in the table" if args.observe else "add --observe"
+        print(f"exit 1: required checks were NOT OBSERVABLE ({hint}, or --allow-not-observable to accept that)",
+              file=sys.stderr)
         return 1
     return 0
 
@@ -136,12 +186,11 @@ def _send(args: argparse.Namespace) -> int:
         kind = event_type(args.event)
     except UnknownEventError as exc:
         raise UsageError(str(exc)) from None
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be greater than 0")
+    timeout_s = _number(args.timeout, "--timeout", minimum=0, inclusive=False, maximum=MAX_TIMEOUT_S)
     try:  # pre-flight: a dead endpoint is a set-up problem, not an answer to grade
         asyncio.run(ensure_listening(url, "--url"))
     except CheckSetupError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(default_redactor(str(exc))) from None
     envelope = make_envelope(args.event, end_user_id=args.end_user_id, consent_id=args.consent_id)
     signed = prepare(envelope.body(1), secret, args.tamper)
     say = default_redactor
@@ -153,12 +202,12 @@ def _send(args: argparse.Namespace) -> int:
     print(say(signed.body.decode("utf-8")))
     if kind.source != "primary":
         print(f"note: {args.event} is known from {kind.source} sources only", file=sys.stderr)
-    started = time.perf_counter()
-    record = send_once_sync(url, secret, envelope, tamper=args.tamper, timeout_s=args.timeout)
+    record = send_once_sync(url, secret, envelope, tamper=args.tamper, timeout_s=timeout_s)
     attempt = record.attempts[0]
     print()
     answer = str(attempt.status) if attempt.status is not None else f"no HTTP answer ({attempt.error_kind}: {attempt.error})"
-    print(say(f"answer: {answer} in {(time.perf_counter() - started) * 1000:.0f} ms"))
+    # the request's own time (the emitter times the POST alone, not setting up its client)
+    print(say(f"answer: {answer} in {attempt.latency_s * 1000:.0f} ms"))
     if attempt.body_excerpt:
         print(say(f"body: {attempt.body_excerpt}"))
     expected_ok = args.tamper == "none"

@@ -22,6 +22,7 @@ import json
 import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from harness.webhooks.emitter import DeliveryRecord, Emitter, RetryPolicy
+from harness.webhooks.emitter import AttemptRecord, DeliveryRecord, Emitter, RetryPolicy
 from harness.webhooks.envelope import Envelope, make_envelope
 from harness.webhooks.signing import DEFAULT_SCHEME, SignatureScheme, decode_secret
 
@@ -46,6 +47,16 @@ DEFAULT_BURST = 100
 DEFAULT_OBSERVE_TIMEOUT_S = 10.0
 #: The pre-flight TCP connect: long enough for a remote host, short enough to fail fast locally.
 PREFLIGHT_TIMEOUT_S = 3.0
+#: How long processing may take to show on the observe URL, and, once it shows, how much longer a
+#: second processing is watched for (an async worker can do a duplicate well after the first).
+DEFAULT_SETTLE_S = 1.0
+DEFAULT_REPLAY_AFTER_S = 1.0
+#: Upper bounds that keep every wait finite and sane (a day; a burst the machine can hold).
+MAX_SECONDS = 86_400.0
+MAX_TIMEOUT_S = 3_600.0
+MAX_BURST = 10_000
+#: Between two observe GETs while waiting (shorter for a --settle under 0.5 s).
+OBSERVE_POLL_S = 0.05
 
 
 class CheckSetupError(ValueError):
@@ -68,18 +79,38 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}{where}"
 
 
-def _host_port(url: str) -> tuple[str, int]:
+def check_url(url: str, flag: str = "--url") -> str:
+    """An http(s) URL with a host and a valid port, or a CheckSetupError naming the option."""
     parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or not parsed.hostname:
+        raise CheckSetupError(f"{flag} {url!r} is not an http(s) URL: give e.g. http://127.0.0.1:8000/webhooks/fiskil")
     try:
-        port = parsed.port
-    except ValueError as exc:
-        raise CheckSetupError(f"{url!r}: {exc}") from None
-    return parsed.hostname or "", port or (443 if parsed.scheme == "https" else 80)
+        parsed.port
+    except ValueError:
+        raise CheckSetupError(f"{flag} {url!r} has an invalid port: give a port from 1 to 65535, "
+                              "e.g. http://127.0.0.1:8000/webhooks/fiskil") from None
+    return url
+
+
+def check_number(value: float, flag: str, *, minimum: float, inclusive: bool = True,
+                 maximum: float = MAX_SECONDS, unit: str = "seconds") -> float:
+    """A finite number in range, or a CheckSetupError naming the option (nan/inf would hang or crash a wait)."""
+    low_ok = value >= minimum if inclusive else value > minimum
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low_ok or value > maximum:
+        bound = ">=" if inclusive else ">"
+        raise CheckSetupError(f"{flag} must be a finite number of {unit} {bound} {minimum:g} and <= {maximum:g}, got {value!r}")
+    return value
+
+
+def _host_port(url: str, flag: str = "--url") -> tuple[str, int]:
+    parsed = urlparse(check_url(url, flag))
+    return parsed.hostname or "", parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
 async def ensure_listening(url: str, flag: str = "--url", timeout_s: float = PREFLIGHT_TIMEOUT_S) -> None:
     """Pre-flight: a bare TCP connect (no delivery sent), so a dead endpoint is a set-up error, not 16 failures."""
-    host, port = _host_port(url)
+    host, port = _host_port(url, flag)
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
     except (OSError, asyncio.TimeoutError) as exc:
@@ -103,9 +134,9 @@ class CheckConfig:
     burst: int = DEFAULT_BURST
     burst_concurrency: int = 20
     fast_ack_samples: int = 5
-    settle_s: float = 1.0          # how long to wait for async processing to show on the observe URL
+    settle_s: float = DEFAULT_SETTLE_S   # processing must show within this, then is watched this long more
     observe_timeout_s: float = DEFAULT_OBSERVE_TIMEOUT_S   # per observe GET (deliveries use 2x budget_s)
-    replay_after_s: float = 1.0    # real seconds between a delivery and its replay
+    replay_after_s: float = DEFAULT_REPLAY_AFTER_S    # real seconds between a delivery and its replay
     event: str = "banking.transactions.sync.completed"
     scheme: SignatureScheme = DEFAULT_SCHEME
     only: tuple[str, ...] = ()     # run only these check ids (empty: all)
@@ -114,18 +145,26 @@ class CheckConfig:
         return f"CheckConfig(url={self.url!r}, observe_url={self.observe_url!r}, budget_s={self.budget_s})"
 
     def validate(self) -> None:
-        for name, value in (("url", self.url), ("observe URL", self.observe_url)):
-            if value is None:
-                continue
-            parsed = urlparse(value)
-            if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                raise CheckSetupError(f"the {name} {value!r} is not an http(s) URL: give e.g. http://127.0.0.1:8000/webhooks/fiskil")
+        """Everything checkable without the network; messages name the CLI option to fix."""
+        check_url(self.url, "--url")
+        if self.observe_url is not None:
+            check_url(self.observe_url, "--observe")
         try:
             decode_secret(self.secret, self.scheme)
         except ValueError as exc:
             raise CheckSetupError(str(exc)) from None
-        if self.budget_s <= 0 or self.burst < 1 or self.settle_s < 0 or self.observe_timeout_s <= 0:
-            raise CheckSetupError("need --timeout > 0, --burst >= 1, a settle time >= 0 and --observe-timeout > 0")
+        check_number(self.budget_s, "--timeout", minimum=0, inclusive=False, maximum=MAX_TIMEOUT_S)
+        check_number(self.observe_timeout_s, "--observe-timeout", minimum=0, inclusive=False, maximum=MAX_TIMEOUT_S)
+        check_number(self.settle_s, "--settle", minimum=0)
+        check_number(self.replay_after_s, "--replay-after", minimum=0)
+        for flag, count in (("--burst", self.burst), ("burst_concurrency", self.burst_concurrency),
+                            ("fast_ack_samples", self.fast_ack_samples)):
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise CheckSetupError(f"{flag} must be a whole number, got {count!r}")
+            check_number(count, flag, minimum=1, maximum=MAX_BURST, unit="deliveries")
+        unknown = [c for c in self.only if c not in CHECK_IDS]
+        if unknown:
+            raise CheckSetupError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECK_IDS)}")
 
 
 @dataclass
@@ -147,6 +186,7 @@ class CheckSpec:
     expectation: str
     required: bool
     run: Callable[[CheckContext], Awaitable[tuple[Verdict, str, dict[str, Any]]]]
+    needs: tuple[str, ...] = ()   # checks that must run first (they produce what this one grades)
 
 
 class Observer:
@@ -158,6 +198,8 @@ class Observer:
         self._client = client
         self.settle_s = settle_s
         self.timeout_s = timeout_s
+        # at least ~10 looks per window, however short a --settle is given
+        self._poll_s = min(OBSERVE_POLL_S, max(settle_s / 10, 0.005))
 
     @property
     def available(self) -> bool:
@@ -195,25 +237,33 @@ class Observer:
                                   "URL (e.g. the reference integration serves GET /webhook-events) or leave --observe out") from None
 
     async def counts(self, ids: list[str], *, expect_each: bool) -> dict[str, int]:
-        """Processing counts of `ids` once things settle.
+        """The highest processing count of each of `ids` seen while watching the observe URL.
 
-        expect_each: poll until each id shows up (bounded by settle_s), then wait a short moment more
-        to catch a second processing. Otherwise watch the whole settle period for any appearance.
+        expect_each ("processed exactly once"): poll until every id shows up (within settle_s), then
+        keep watching a full settle_s more: an app that processes asynchronously (as Fiskil advises)
+        may do a duplicate well after the first shows, e.g. a queue worker busy with the first job.
+        Any count above 1 ends the watch at once. Otherwise ("not processed"): watch the whole
+        settle_s for any appearance.
         """
+        highest = dict.fromkeys(ids, 0)
         deadline = time.monotonic() + self.settle_s
+        holding = False   # every id has shown up; now watching for a second processing
         while True:
-            seen = await self.message_ids()
-            counts = {i: seen.count(i) for i in ids}
-            if expect_each and all(counts.values()):
-                break
-            if not expect_each and any(counts.values()):
-                return counts
-            if time.monotonic() >= deadline:
-                return counts
-            await asyncio.sleep(min(0.02, self.settle_s))
-        await asyncio.sleep(min(0.1, self.settle_s))
-        seen = await self.message_ids()
-        return {i: seen.count(i) for i in ids}
+            tally = Counter(await self.message_ids())
+            for i in ids:
+                highest[i] = max(highest[i], tally[i])
+            if expect_each:
+                if any(c > 1 for c in highest.values()):
+                    return highest
+                if not holding and all(highest.values()):
+                    holding = True
+                    deadline = time.monotonic() + self.settle_s
+            elif any(highest.values()):
+                return highest
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return highest
+            await asyncio.sleep(min(self._poll_s, left))
 
 
 @dataclass
@@ -223,6 +273,7 @@ class CheckContext:
     observer: Observer
     burst_gate: asyncio.Semaphore
     burst_ids: list[str] | None = None   # set by the burst check for burst-processed
+    valid_record: DeliveryRecord | None = None   # a correct delivery: did this endpoint accept it?
 
     def envelope(self, check_id: str) -> Envelope:
         """A fresh event for one check: new message_id, end user and consent ids."""
@@ -233,12 +284,24 @@ class CheckContext:
     def in_budget(self, record: DeliveryRecord) -> bool:
         return all(a.ok and a.latency_s <= self.config.budget_s for a in record.attempts)
 
+    async def valid_delivery(self) -> DeliveryRecord:
+        """valid-ack's delivery, or (when it did not run) one correct delivery of our own, sent once."""
+        if self.valid_record is None:
+            self.valid_record = await self.emitter.send_once(self.envelope("valid-control"))
+        return self.valid_record
 
-def _describe(record: DeliveryRecord) -> str:
+
+def _outcome(a: AttemptRecord) -> str:
+    return str(a.status) if a.status is not None else f"no HTTP answer ({a.error or '?'}, {a.error_kind or '?'})"
+
+
+def _describe(record: DeliveryRecord, budget_s: float | None = None) -> str:
+    """Each attempt's answer and latency; with a budget, a late attempt says it is over it."""
     parts = []
     for a in record.attempts:
-        outcome = str(a.status) if a.status is not None else f"no HTTP answer ({a.error or '?'}, {a.error_kind or '?'})"
-        parts.append(f"{outcome} in {a.latency_s * 1000:.0f} ms")
+        late = budget_s is not None and a.latency_s > budget_s
+        parts.append(f"{_outcome(a)} in {a.latency_s * 1000:.0f} ms"
+                     + (f" (over the {budget_s * 1000:.0f} ms budget)" if late else ""))
     return ", ".join(parts)
 
 
@@ -249,15 +312,24 @@ def _answered(record: DeliveryRecord) -> bool:
 
 def _attempts_evidence(record: DeliveryRecord) -> list[dict[str, Any]]:
     return [{"attempt": a.attempt, "status": a.status, "latency_s": round(a.latency_s, 4),
-             "error_kind": a.error_kind, "body_excerpt": a.body_excerpt} for a in record.attempts]
+             "error_kind": a.error_kind, "error": a.error, "body_excerpt": a.body_excerpt} for a in record.attempts]
+
+
+def _not_shown_hint(ctx: CheckContext) -> str:
+    return (f"not seen on the observe URL within --settle {ctx.config.settle_s:g} s: raise --settle if processing "
+            "takes longer, or check that the observe URL lists one message_id per processing")
 
 
 # ---- the checks ---------------------------------------------------------------------------------
 
 async def _valid_ack(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
     record = await ctx.emitter.send_once(ctx.envelope("valid-ack"))
+    ctx.valid_record = record   # the reject-* checks read whether a valid delivery is accepted
     verdict = PASS if ctx.in_budget(record) else FAIL
-    return verdict, _describe(record), {"message_id": record.message_id, "attempts": _attempts_evidence(record)}
+    observed = _describe(record, ctx.config.budget_s)
+    if verdict == FAIL and record.delivered:
+        observed += f" (budget {ctx.config.budget_s * 1000:.0f} ms, --timeout)"
+    return verdict, observed, {"message_id": record.message_id, "attempts": _attempts_evidence(record)}
 
 
 async def _valid_processed(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
@@ -278,12 +350,20 @@ def _rejection(tamper: str) -> Callable[[CheckContext], Awaitable[tuple[Verdict,
             return FAIL, f"accepted: {answer}", evidence
         if not _answered(record):  # refused/reset/timed out: the endpoint decided nothing
             return FAIL, f"{answer}: a rejection must be an HTTP non-2xx answer", evidence
+        if ctx.observer.available:
+            count = (await ctx.observer.counts([record.message_id], expect_each=False))[record.message_id]
+            evidence["processed"] = count
+            if count:
+                return FAIL, f"rejected ({answer}) but processed {count}x", evidence
+        # a rejection proves signature checking only if the same endpoint accepts a correct delivery
+        valid = await ctx.valid_delivery()
+        if not valid.delivered:
+            evidence["valid_delivery"] = _attempts_evidence(valid)
+            return NOT_OBSERVABLE, (f"rejected ({answer}), but a correctly signed delivery was not acknowledged with "
+                                    f"2xx either ({_describe(valid)}): the rejection proves nothing until valid-ack "
+                                    "passes (check --url)"), evidence
         if not ctx.observer.available:
             return NOT_OBSERVABLE, f"rejected ({answer}); whether it was processed anyway needs --observe", evidence
-        count = (await ctx.observer.counts([record.message_id], expect_each=False))[record.message_id]
-        evidence["processed"] = count
-        if count:
-            return FAIL, f"rejected ({answer}) but processed {count}x", evidence
         return PASS, f"rejected ({answer}); not processed", evidence
 
     return check
@@ -320,6 +400,8 @@ async def _processed_exactly_once(ctx: CheckContext, message_id: str, answer: st
         return NOT_OBSERVABLE, f"{answer}; processing count needs --observe", evidence
     count = (await ctx.observer.counts([message_id], expect_each=True))[message_id]
     evidence["processed"] = count
+    if count == 0:
+        return FAIL, f"{answer}; processed 0x ({_not_shown_hint(ctx)})", evidence
     return (PASS if count == 1 else FAIL), f"{answer}; processed {count}x", evidence
 
 
@@ -375,12 +457,26 @@ async def _burst(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
     elapsed = time.perf_counter() - started
     ctx.burst_ids = [e.message_id for e in envelopes]
     acked = sum(r.delivered for r in records)
-    in_budget = sum(ctx.in_budget(r) for r in records)
+    failing = [r for r in records if not ctx.in_budget(r)]
     latencies = [r.attempts[0].latency_s for r in records]
-    observed = (f"{acked}/{len(records)} 2xx, {in_budget} within budget; p95 {_percentile(latencies, 0.95) * 1000:.0f} ms; "
+    observed = (f"{acked}/{len(records)} 2xx, {len(records) - len(failing)} within budget"
+                + (f" ({_failure_summary(failing, ctx.config.budget_s)})" if failing else "")
+                + f"; p95 {_percentile(latencies, 0.95) * 1000:.0f} ms; "
                 f"{len(records) / elapsed:.0f}/s at concurrency {ctx.config.burst_concurrency}")
-    failures = [{"message_id": r.message_id, "attempts": _attempts_evidence(r)} for r in records if not ctx.in_budget(r)][:5]
-    return (PASS if in_budget == len(records) else FAIL), observed, {"first_failures": failures}
+    failures = [{"message_id": r.message_id, "attempts": _attempts_evidence(r)} for r in failing][:5]
+    return (PASS if not failing else FAIL), observed, {"first_failures": failures}
+
+
+def _failure_summary(records: list[DeliveryRecord], budget_s: float) -> str:
+    """Why deliveries failed, most common first: e.g. `4x no HTTP answer (ReadError, reset), 1x 503`."""
+    reasons: Counter[str] = Counter()
+    for record in records:
+        for a in record.attempts:
+            if not a.ok:
+                reasons[_outcome(a)] += 1
+            elif a.latency_s > budget_s:
+                reasons[f"{a.status} over the {budget_s * 1000:.0f} ms budget"] += 1
+    return ", ".join(f"{n}x {reason}" for reason, n in reasons.most_common())
 
 
 async def _one_shot(ctx: CheckContext, envelope: Envelope) -> DeliveryRecord:
@@ -390,14 +486,16 @@ async def _one_shot(ctx: CheckContext, envelope: Envelope) -> DeliveryRecord:
 
 async def _burst_processed(ctx: CheckContext) -> tuple[Verdict, str, dict[str, Any]]:
     ids = ctx.burst_ids
-    if ids is None:
-        return NOT_OBSERVABLE, "the burst check did not run", {}
+    if ids is None:  # run_checks always runs burst first; only a direct call gets here
+        return NOT_OBSERVABLE, "the burst check did not run first (it sends the messages this check counts)", {}
     if not ctx.observer.available:
         return NOT_OBSERVABLE, f"{len(ids)} sent; losses and doubles need --observe", {}
     counts = await ctx.observer.counts(ids, expect_each=True)
     lost = [i for i, c in counts.items() if c == 0]
     doubled = [i for i, c in counts.items() if c > 1]
     observed = f"{len(ids) - len(lost)}/{len(ids)} processed; {len(lost)} lost, {len(doubled)} processed more than once"
+    if lost:
+        observed += f" ({_not_shown_hint(ctx)})"
     return (PASS if not lost and not doubled else FAIL), observed, {"lost": lost[:10], "doubled": doubled[:10]}
 
 
@@ -418,18 +516,29 @@ CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec("emitter-retries", "kit self-test: retry schedule", "local endpoint failing twice: 3 attempts, same message_id, delivery_attempt 1..3", False, _emitter_retry_selftest),
     CheckSpec("fast-ack", "fast acknowledgement", "p95 latency within the budget", True, _fast_ack),
     CheckSpec("burst", "burst of deliveries", "all 2xx within the budget", True, _burst),
-    CheckSpec("burst-processed", "burst: none lost", "every burst message processed exactly once", True, _burst_processed),
+    CheckSpec("burst-processed", "burst: none lost", "every burst message processed exactly once", True, _burst_processed,
+              needs=("burst",)),
 )
 CHECK_IDS: tuple[str, ...] = tuple(c.id for c in CHECKS)
+
+
+def plan(only: tuple[str, ...] = ()) -> tuple[list[CheckSpec], list[str]]:
+    """The checks to run, in suite order: `only` (empty: all) plus their prerequisites, and which were added."""
+    wanted = set(only or CHECK_IDS)
+    added = []
+    for spec in reversed(CHECKS):   # a prerequisite always comes earlier in CHECKS
+        if spec.id in wanted:
+            for need in spec.needs:
+                if need not in wanted:
+                    wanted.add(need)
+                    added.append(need)
+    return [c for c in CHECKS if c.id in wanted], added
 
 
 async def run_checks(config: CheckConfig, progress: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
     """Run the suite (or `config.only`) against one endpoint; raises CheckSetupError before sending anything if misconfigured."""
     config.validate()
-    unknown = [c for c in config.only if c not in CHECK_IDS]
-    if unknown:
-        raise CheckSetupError(f"unknown check id(s) {', '.join(unknown)}; known: {', '.join(CHECK_IDS)}")
-    selected = [c for c in CHECKS if not config.only or c.id in config.only]
+    selected, _ = plan(config.only)
     await ensure_listening(config.url, "--url")
     if config.observe_url:
         await ensure_listening(config.observe_url, "--observe")

@@ -39,6 +39,8 @@ class ReceiverBehaviour:
     dedupe: bool = True             # skip a message_id already processed (correct)
     delay_s: float = 0.0            # wait before answering (a slow, synchronous handler)
     fixed_status: int | None = None  # answer this status to everything (e.g. 500 forever)
+    job_s: float = 0.0              # asynchronous processing: a job takes this long after the ack
+    single_worker: bool = False     # jobs run one after another (a queue with one worker)
 
 
 @dataclass
@@ -81,6 +83,8 @@ def receiver_app(secret: str, behaviour: ReceiverBehaviour | None = None,
         with state.lock:
             state.processed.append(message_id)
 
+    jobs = _JobRunner(how.job_s, how.single_worker, process)
+
     async def webhook(request: Request) -> Response:
         body = await request.body()   # raw bytes, before any JSON parsing
         with state.lock:
@@ -103,6 +107,9 @@ def receiver_app(secret: str, behaviour: ReceiverBehaviour | None = None,
                 seen.add(message_id)
             if duplicate:
                 return JSONResponse({"status": "duplicate"})
+        if how.job_s:  # ack now; a worker does the job later (Fiskil's advice: process asynchronously)
+            jobs.submit(message_id)
+            return JSONResponse({"status": "accepted"})
         # ack now, process after the response is sent
         return JSONResponse({"status": "accepted"}, background=BackgroundTask(process, message_id))
 
@@ -111,6 +118,43 @@ def receiver_app(secret: str, behaviour: ReceiverBehaviour | None = None,
 
     app = Starlette(routes=[Route("/webhook", webhook, methods=["POST"]), Route("/observe", observe, methods=["GET"])])
     return app, state
+
+
+class _JobRunner:
+    """Asynchronous processing on the server's loop: each job takes `job_s`, one at a time or all at once.
+
+    Real asyncio tasks (not Starlette background tasks) so the ack is independent of the work,
+    like an app handing jobs to a queue.
+    """
+
+    def __init__(self, job_s: float, single_worker: bool, process: Callable[[str], None]) -> None:
+        self.job_s = job_s
+        self.single_worker = single_worker
+        self.process = process
+        self._tasks: set[asyncio.Task[None]] = set()   # keeps running jobs referenced
+        self._queue: asyncio.Queue[str] | None = None  # made on the server's loop, on first use
+
+    def submit(self, message_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        if not self.single_worker:
+            self._keep(loop.create_task(self._job(message_id)))
+            return
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._keep(loop.create_task(self._worker(self._queue)))
+        self._queue.put_nowait(message_id)
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _job(self, message_id: str) -> None:
+        await asyncio.sleep(self.job_s)
+        self.process(message_id)
+
+    async def _worker(self, queue: asyncio.Queue[str]) -> None:
+        while True:
+            await self._job(await queue.get())
 
 
 def good_receiver(secret: str) -> tuple[Starlette, ReceiverState]:
@@ -133,6 +177,21 @@ def no_dedupe_receiver(secret: str) -> tuple[Starlette, ReceiverState]:
     return receiver_app(secret, ReceiverBehaviour(dedupe=False))
 
 
+def queued_receiver(secret: str, job_s: float = 0.05) -> tuple[Starlette, ReceiverState]:
+    """Correct and asynchronous: acks, then one worker does each job (deduped) in `job_s`."""
+    return receiver_app(secret, ReceiverBehaviour(job_s=job_s, single_worker=True))
+
+
+def queued_no_dedupe_receiver(secret: str, job_s: float = 0.5) -> tuple[Starlette, ReceiverState]:
+    """No dedupe, one worker spending `job_s` per job: a duplicate is processed well after the first."""
+    return receiver_app(secret, ReceiverBehaviour(dedupe=False, job_s=job_s, single_worker=True))
+
+
+def delayed_no_dedupe_receiver(secret: str, job_s: float = 0.3) -> tuple[Starlette, ReceiverState]:
+    """No dedupe, each delivery processed `job_s` after its own ack."""
+    return receiver_app(secret, ReceiverBehaviour(dedupe=False, job_s=job_s))
+
+
 def slow_receiver(secret: str, delay_s: float = 10.0) -> tuple[Starlette, ReceiverState]:
     return receiver_app(secret, ReceiverBehaviour(delay_s=delay_s))
 
@@ -149,6 +208,9 @@ RECEIVERS: dict[str, Callable[..., tuple[Starlette, ReceiverState]]] = {
     "reserialise": reserialising_receiver,
     "reserialise-compact": lambda secret: reserialising_receiver(secret, compact=True),
     "no-dedupe": no_dedupe_receiver,
+    "queued": queued_receiver,
+    "queued-no-dedupe": queued_no_dedupe_receiver,
+    "delayed-no-dedupe": delayed_no_dedupe_receiver,
     "slow": slow_receiver,
     "500-forever": failing_receiver,
 }
@@ -249,6 +311,8 @@ class FlakyReceiver:
                 body = _read_request(conn)
             except OSError:
                 return
+            if body is None:  # a bare connect (e.g. the checks' pre-flight) is not a request
+                return
             with self._lock:
                 self.requests.append(body)
                 index = len(self.requests)
@@ -262,12 +326,13 @@ class FlakyReceiver:
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-def _read_request(conn: socket.socket) -> bytes:
+def _read_request(conn: socket.socket) -> bytes | None:
+    """The body of one HTTP request; None when the peer closed before sending a full request head."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
-            return data
+            return None
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = 0

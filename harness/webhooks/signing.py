@@ -117,6 +117,31 @@ def verify(body: bytes, signature: str | None, secret: str, scheme: SignatureSch
     return hmac.compare_digest(expected, _canonical_claim(signature, scheme))
 
 
+def secret_forms(secret: str, scheme: SignatureScheme = DEFAULT_SCHEME) -> set[str]:
+    """Every text form of the secret a receiver could echo back, for the redactor.
+
+    Signing tolerates whitespace and missing padding, so the secret the receiver holds may differ from
+    the env var's value: register the value as given, trimmed, without whitespace, padded and unpadded,
+    and the decoded key re-encoded (base64, URL-safe base64, hex, and as text when it is text).
+    """
+    compact = "".join(secret.split())
+    forms = {secret, secret.strip(), compact, compact.rstrip("="), compact + "=" * (-len(compact) % 4)}
+    try:
+        key = decode_secret(secret, scheme)
+    except SigningSecretError:
+        return {f for f in forms if f}
+    for encoded in (base64.b64encode(key).decode("ascii"), base64.urlsafe_b64encode(key).decode("ascii")):
+        forms |= {encoded, encoded.rstrip("=")}
+    forms.add(key.hex())
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text.strip() and text.isprintable():
+        forms |= {text, text.strip()}
+    return {f for f in forms if f}
+
+
 def signature_headers(body: bytes, secret: str, scheme: SignatureScheme = DEFAULT_SCHEME) -> dict[str, str]:
     """The headers of a signed delivery (Content-Type is our assumption: Fiskil documents a JSON body)."""
     return {"Content-Type": "application/json", scheme.header: sign(body, secret, scheme)}

@@ -63,7 +63,7 @@ def graded_phrases() -> set[tuple[str, str, str]]:
     for scenario in feature.scenarios.values():
         steps = [s.name for s in scenario.steps]
         codes = [m.group(1) for s in steps if (m := re.fullmatch(r'the integration shows the customer the "(.+)" message', s))]
-        phrases = [m.group(1) for s in steps if (m := re.fullmatch(r'the message is friendly and suggests to "(.+)"', s))]
+        phrases = [m.group(1) for s in steps if (m := re.fullmatch(r'the message is friendly and tells the customer to "(.+)"', s))]
         if not codes:
             continue
         if scenario.examples:

@@ -64,6 +64,26 @@ def test_attach_to_a_running_fake(stack: FakeStack) -> None:
         assert stack.wiremock.is_running()  # attaching never stops the fake it attached to
 
 
+def test_registering_a_webhook_leaves_no_secret_in_the_edge_journal(stack: FakeStack) -> None:
+    from fakes.control_client import ControlClient
+
+    stack.reset()
+    secret, through_edge = "a2l0LXdlYmhvb2stc2VjcmV0LWpvdXJuYWw=", "cmF3LXB1dC10aHJvdWdoLXRoZS1lZGdl"
+    with httpx.Client(timeout=10) as client:
+        # the journal keeps whatever passes through the edge: a raw PUT there is recorded, body and all
+        client.put(f"{stack.base_url}/__harness/webhook", json={"url": "http://127.0.0.1:9/hook", "secret": through_edge})
+        with FakeStack.attach(stack.base_url, client) as attached:
+            attached.control.set_webhook("http://127.0.0.1:9/hook", secret)
+            assert stack.core.webhook_target.secret == secret
+            # a ControlClient given only the edge URL finds the core through /__harness/info
+            ControlClient(stack.base_url, client).set_webhook("http://127.0.0.1:9/hook2", secret)
+            assert stack.core.webhook_target.url == "http://127.0.0.1:9/hook2"
+        journal = client.get(f"{stack.base_url}/__admin/requests").text
+    assert through_edge in journal
+    assert secret not in journal
+    stack.reset()
+
+
 def test_attach_to_nothing_says_how_to_start_a_fake() -> None:
     with pytest.raises(ConnectionError, match="fiskil-harness fake"):
         FakeStack.attach("http://127.0.0.1:9")

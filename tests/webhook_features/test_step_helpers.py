@@ -148,3 +148,36 @@ def test_the_attempt_count_message_names_each_attempt_and_what_it_got():
         AttemptRecord(1, 503, 0.01, "status"), AttemptRecord(2, None, 2.0, "timeout"), AttemptRecord(3, 200, 0.01, None)])
     assert steps._attempts(record) == "attempt 1 → 503, attempt 2 → timeout, attempt 3 → 200"
     assert steps._attempts(DeliveryRecord("m", "e", "u")) == "no attempt"
+
+
+class ScriptedSubject:
+    """processed_webhooks() answers from a script, one entry per call (the last one repeats)."""
+
+    def __init__(self, script: list[list[str]]) -> None:
+        self.script = script
+        self.calls = 0
+
+    def processed_webhooks(self) -> list[str]:
+        answer = self.script[min(self.calls, len(self.script) - 1)]
+        self.calls += 1
+        return answer
+
+
+def test_a_second_processing_long_after_the_first_still_fails_exactly_once():
+    # seen once for ~0.5 s of polling, then twice: an async worker doing the duplicate late
+    subject = ScriptedSubject([["m1"]] * 10 + [["m1", "m1"]])
+    with pytest.raises(AssertionError, match="processed more than once"):
+        steps.assert_processed_once(subject, ["m1"], timeout_s=1.0)
+    assert subject.calls == 11   # stopped watching at the first double
+
+
+def test_exactly_once_watches_the_whole_window_before_passing():
+    subject = ScriptedSubject([["m1"]])
+    steps.assert_processed_once(subject, ["m1"], timeout_s=1.0)
+    assert subject.calls >= 3   # kept looking over the window, not one look and done
+
+
+def test_watch_for_not_processed_stops_at_the_first_appearance():
+    subject = ScriptedSubject([[]] * 8 + [["m1"]])
+    assert steps.watch(subject, ["m1"], stop_above=0)["m1"] == 1
+    assert subject.calls == 9

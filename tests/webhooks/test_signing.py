@@ -127,3 +127,25 @@ def test_signature_headers():
 def test_verify_never_raises_and_only_accepts_the_real_signature(body, signature):
     result = verify(body, signature, SECRET)
     assert result is (signature is not None and signature.strip() == sign(body, SECRET))
+
+
+def test_secret_forms_cover_what_signing_accepts_and_the_key_re_encoded():
+    from harness.webhooks.signing import secret_forms
+
+    key = b"secret-key-for-tests"
+    given = base64.b64encode(key).decode() + "\n"
+    forms = secret_forms(given)
+    assert {given, given.strip(), given.strip().rstrip("="), base64.urlsafe_b64encode(key).decode(),
+            key.hex(), key.decode()} <= forms
+    assert sign(b"{}", given) == sign(b"{}", given.strip().rstrip("="))   # why the unpadded form matters too
+    assert "notbase64!!" in secret_forms("not base64!!")   # undecodable: still the text forms
+
+
+def test_redactor_masks_trimmed_secrets_and_credentials_in_urls():
+    from harness.redaction import MASK, Redactor
+
+    redactor = Redactor(["trailing-newline-secret\n"])
+    assert redactor("echo: trailing-newline-secret") == f"echo: {MASK}"
+    text = redactor("GET http://user:pw-123@host:8/p?token=abc&page=2&x_api_key=zz&sig=s1#top")
+    assert text == f"GET http://{MASK}@host:8/p?token={MASK}&page=2&x_api_key={MASK}&sig={MASK}#top"
+    assert redactor("mail a@b.com at http://host/p?consent_id=c1") == "mail a@b.com at http://host/p?consent_id=c1"
