@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
 from fakes.core import assumptions as A
-from fakes.core import data
+from fakes.core import data, jsonbody
 from fakes.core.errors import FiskilError, Shape, bad_request, error_response, simple_error
 from fakes.core.state import BANKING_PERMISSIONS, ENERGY_PERMISSIONS, INSTITUTIONS, INSTITUTIONS_BY_ID, AuthSession, \
     EndUser, Token
@@ -59,9 +59,9 @@ class Call:
         if not self.body.strip():
             raise bad_request("request body is empty: send a JSON object")
         try:
-            value = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise bad_request(f"request body is not valid JSON: {error}") from None
+            value = jsonbody.parse(self.body)
+        except jsonbody.BodyError as error:
+            raise bad_request(f"request {error}") from None
         if not isinstance(value, dict):
             raise bad_request("request body must be a JSON object")
         return value
