@@ -7,6 +7,7 @@ route's error shape, then the on_response observers. Facts cite docs/sources.md 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -370,18 +371,41 @@ def _granted_arrangements(core: Core, call: Call, permission: str) -> tuple[set[
     return {consent.arrangement_id for consent in granting}, end_user_id
 
 
-def _encode_cursor(key: tuple) -> str:
-    return _b64(json.dumps(list(key), separators=(",", ":")).encode())
+# Cursors are tamper-evident: base64url(JSON key) "." base64url(HMAC-SHA256 over the route and the key,
+# with a key random per core). Fiskil documents cursors only as opaque strings
+# (https://docs.fiskil.com/data-api/api-reference/pagination); ours are what a forged, edited or
+# other-endpoint cursor cannot pass, so only cursors this core handed out reach the keyset compare.
+CURSOR_MAC_BYTES = 16
+MAX_CURSOR_LENGTH = 1024
 
 
-def _decode_cursor(value: str, parameter: str) -> tuple:
+def _cursor_mac(core: Core, route: str, payload: bytes) -> bytes:
+    return hmac.new(core.cursor_key, route.encode() + b"\n" + payload, hashlib.sha256).digest()[:CURSOR_MAC_BYTES]
+
+
+def _encode_cursor(core: Core, route: str, key: tuple) -> str:
+    payload = json.dumps(list(key), separators=(",", ":")).encode()
+    return f"{_b64(payload)}.{_b64(_cursor_mac(core, route, payload))}"
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _decode_cursor(core: Core, route: str, value: str, parameter: str) -> tuple:
+    """The keyset boundary inside a cursor this core issued for this route, else the same 400 for any
+    garbage, forgery or cursor from another endpoint."""
+    problem = bad_request(f"{parameter} is not a cursor this API issued; use links.next/links.prev")
+    payload_text, dot, mac_text = value.partition(".")
+    if len(value) > MAX_CURSOR_LENGTH or not dot:
+        raise problem
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        if not isinstance(decoded, list):
-            raise ValueError("not a list")
-    except (ValueError, TypeError):
-        raise bad_request(f"{parameter} is not a cursor this API issued; use links.next/links.prev") from None
-    return tuple(decoded)
+        payload, mac = _unb64(payload_text), _unb64(mac_text)
+    except (ValueError, TypeError):  # binascii.Error is a ValueError
+        raise problem from None
+    if not hmac.compare_digest(mac, _cursor_mac(core, route, payload)):
+        raise problem
+    return tuple(json.loads(payload))  # made by _encode_cursor from this route's own sort key
 
 
 def _page_size(call: Call) -> int:
@@ -406,7 +430,8 @@ def _page_link(call: Call, cursor_param: str, cursor: str) -> str:
     return f"{call.base_url}{call.request.url.path}?{query}"
 
 
-def paginate(call: Call, root: str, items: list[dict[str, Any]], key: Callable[[dict], tuple]) -> Response:
+def paginate(core: Core, call: Call, route: str, root: str, items: list[dict[str, Any]],
+             key: Callable[[dict], tuple]) -> Response:
     """Keyset pagination over `items` in a stable order; links are full URLs on the public base."""
     size = _page_size(call)
     after, before = call.query("page[after]"), call.query("page[before]")
@@ -415,20 +440,20 @@ def paginate(call: Call, root: str, items: list[dict[str, Any]], key: Callable[[
     ordered = sorted(items, key=key)
     keys = [key(item) for item in ordered]
     if after:
-        boundary = _decode_cursor(after, "page[after]")
+        boundary = _decode_cursor(core, route, after, "page[after]")
         start = next((index for index, item_key in enumerate(keys) if item_key > boundary), len(keys))
         end = min(start + size, len(keys))
     elif before:
-        boundary = _decode_cursor(before, "page[before]")
+        boundary = _decode_cursor(core, route, before, "page[before]")
         end = next((index for index, item_key in enumerate(keys) if item_key >= boundary), len(keys))
         start = max(0, end - size)
     else:
         start, end = 0, min(size, len(keys))
     links: dict[str, str] = {}
     if end < len(keys) and end > start:
-        links["next"] = _page_link(call, "page[after]", _encode_cursor(keys[end - 1]))
+        links["next"] = _page_link(call, "page[after]", _encode_cursor(core, route, keys[end - 1]))
     if start > 0 and end > start:
-        links["prev"] = _page_link(call, "page[before]", _encode_cursor(keys[start]))
+        links["prev"] = _page_link(call, "page[before]", _encode_cursor(core, route, keys[start]))
     return JSONResponse({root: ordered[start:end], "links": links})
 
 
@@ -449,7 +474,7 @@ def _data_endpoint(permission: str, root: str, table: str, key: Callable[[dict],
         records = [] if arrangements is None else [
             record for record in getattr(core.state.user_data(end_user_id), table).values()
             if record["arrangement_id"] in arrangements and keep(record)]
-        return paginate(call, root, records, key)
+        return paginate(core, call, call.request.url.path, root, records, key)
 
     return handler
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -87,6 +88,8 @@ class Core:
         self.state = State(seed=config.seed)
         self.state.webhook_target = config.webhook_target
         self.core_url: str | None = None  # set by CoreServer once it listens
+        # Signs pagination cursors (api.py) so only cursors this core issued are accepted.
+        self.cursor_key = secrets.token_bytes(32)
         self._event_subscribers: list[Callable[[dict], None]] = []
         self._response_observers: list[Callable[[ServedResponse], None]] = []
         self._pending_events: list[dict[str, Any]] = []
