@@ -118,12 +118,23 @@ def _authorise(core: Core, request: Request) -> str:
     return token.value
 
 
+#: How much of a rejected header value an error message repeats.
+ECHO_LIMIT = 40
+
+
+def _echo(value: str) -> str:
+    """A client's value as an error message shows it: quoted, and cut short when long."""
+    return repr(value) if len(value) <= ECHO_LIMIT else f"{value[:ECHO_LIMIT]!r}... ({len(value)} characters)"
+
+
 def _check_version(request: Request) -> None:
-    # v1|v2 only (https://docs.fiskil.com/data-api/guides/core-concepts/versioning); other values: assumption
-    version = request.headers.get("x-fiskil-version")
-    if version is not None and version not in A.ACCEPTED_VERSIONS:
-        raise FiskilError(A.INVALID_VERSION_STATUS, A.INVALID_VERSION_NAME,
-                          f"X-Fiskil-Version must be one of {', '.join(A.ACCEPTED_VERSIONS)}, not {version!r}")
+    # v1|v2 only (https://docs.fiskil.com/data-api/guides/core-concepts/versioning); other values: assumption.
+    # Every copy of the header counts: a second, unsupported one is not hidden behind a good first one.
+    for version in request.headers.getlist("x-fiskil-version"):
+        if version not in A.ACCEPTED_VERSIONS:
+            raise FiskilError(A.INVALID_VERSION_STATUS, A.INVALID_VERSION_NAME,
+                              f"X-Fiskil-Version must be one of {', '.join(A.ACCEPTED_VERSIONS)}, "
+                              f"not {_echo(version)}")
 
 
 def serve(core: Core, request: Request, body: bytes, template: str, shape: Shape, auth: bool,
@@ -515,25 +526,45 @@ def _transaction_filter(call: Call) -> Callable[[dict], bool]:
     return keep
 
 
-# --- unknown paths and the exception handlers ---------------------------------------------------
+# --- unknown paths, wrong methods and the exception handlers ----------------------------------------
+def _shown_path(path: str) -> str:
+    return path if len(path) <= 200 else path[:200] + "..."
+
+
+def method_not_allowed(method: str, path: str, allowed: str | None = None) -> FiskilError:
+    """The one 405 of the fake (core, Link page, control API and the edge's rule say the same)."""
+    return FiskilError(405, "MethodNotAllowed", f"{method} is not allowed on {_shown_path(path)}",
+                       headers={"Allow": allowed} if allowed else None, shape="simple")
+
+
 def _unknown_route(core: Core) -> Handler:
     def handler(_core: Core, call: Call) -> Response:
+        allowed: set[str] = set()
         for route in core.app.routes:
             if isinstance(route, Route) and route.path != "/v1/{rest:path}":
                 match, _ = route.matches(call.request.scope)
                 if match == Match.PARTIAL:
-                    raise FiskilError(405, None, f"{call.request.method} is not allowed on {call.request.url.path}")
-        raise FiskilError(404, None, f"no such endpoint: {call.request.method} {call.request.url.path}")
+                    allowed |= route.methods or set()
+        if allowed:
+            raise method_not_allowed(call.request.method, call.request.url.path, ", ".join(sorted(allowed)))
+        raise FiskilError(404, None, f"no such endpoint: {call.request.method} {_shown_path(call.request.url.path)}")
 
     return handler
 
 
 def exception_handlers() -> dict[Any, Callable]:
-    """Outside /v1 (e.g. unknown root paths): Fiskil-shaped JSON, never an HTML or a stack trace."""
+    """Outside /v1 (e.g. unknown root paths, a wrong method on the Link page or the control API):
+    Fiskil-shaped JSON, never HTML or a stack trace."""
 
     async def http_error(request: Request, error: HTTPException) -> Response:
-        return simple_error(error.status_code, "NotFound" if error.status_code == 404 else "HTTPError",
-                            str(error.detail))
+        method, path = request.method, request.url.path
+        if error.status_code == 405:
+            problem = method_not_allowed(method, path, (error.headers or {}).get("Allow"))
+        elif error.status_code == 404:
+            problem = FiskilError(404, "NotFound", f"no such endpoint: {method} {_shown_path(path)}")
+        else:
+            problem = FiskilError(error.status_code, None, str(error.detail), headers=error.headers)
+        return error_response("simple", problem)
 
     async def server_error(request: Request, error: Exception) -> Response:
         log.error("unhandled error at %s: %s", request.url.path, type(error).__name__)
