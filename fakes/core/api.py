@@ -533,7 +533,7 @@ def _shown_path(path: str) -> str:
 
 def method_not_allowed(method: str, path: str, allowed: str | None = None) -> FiskilError:
     """The one 405 of the fake (core, Link page, control API and the edge's rule say the same)."""
-    return FiskilError(405, "MethodNotAllowed", f"{method} is not allowed on {_shown_path(path)}",
+    return FiskilError(405, A.METHOD_NOT_ALLOWED_NAME, f"{method} is not allowed on {_shown_path(path)}",
                        headers={"Allow": allowed} if allowed else None, shape="simple")
 
 
