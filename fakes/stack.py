@@ -167,6 +167,7 @@ class FakeStack:
             )
             self.edge = Edge(self.wiremock.base_url, self.client, proxy_target=target)
             if self.core is not None:
+                self.core.edge_faults = self.edge  # POST/GET/DELETE /__harness/faults
                 self.core.set_public_base_url(self.edge.base_url)
             self._exit_stack = stack.pop_all()  # success: keep everything running
         return self

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from fakes.core import api, control, data, link_page
 from fakes.core import assumptions as A
 from fakes.core.clock import Clock
+from fakes.core.faults_control import FaultController
 from fakes.core.state import (
     BANKING_PERMISSIONS,
     ENERGY_PERMISSIONS,
@@ -96,6 +97,9 @@ class Core:
         # The delivery log of whoever delivers this core's events (FakeStack sets it to its
         # WebhookDispatcher.log); served as GET /__harness/webhook-deliveries, 404 while None.
         self.webhook_log: Callable[[], dict[str, Any]] | None = None
+        # The WireMock edge in front of this core (FakeStack sets it), for /__harness/faults; while
+        # None those routes answer 409 edge_unavailable.
+        self.edge_faults: FaultController | None = None
         self.app: ASGIApp = Starlette(
             routes=[*api.routes(self), *link_page.routes(self), *control.routes(self)],
             exception_handlers=api.exception_handlers(),

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fakes.core import assumptions as A
-from fakes.core import data, jsonbody
+from fakes.core import data, faults_control, jsonbody
 from fakes.core.errors import FiskilError, error_response
 from fakes.core.state import LINK_OUTCOMES, RateLimit, WebhookTarget
 from harness.webhooks.signing import SigningSecretError, decode_secret
@@ -87,8 +87,12 @@ def info(core: Core, body: dict, params: dict) -> Any:
 
 
 def reset(core: Core, body: dict, params: dict) -> Any:
+    """All state back to fresh, the edge's injected faults included (runs outside the state lock:
+    core.reset() takes it, and clearing faults is a call to WireMock)."""
     seed = _number(body, "seed", integer=True, maximum=MAX_SEED, required=False)
     core.reset(seed)
+    if core.edge_faults is not None:
+        faults_control.fault_clear(core, {}, {})
     return {"seed": core.state.seed}
 
 
@@ -300,12 +304,17 @@ def webhook_clear(core: Core, body: dict, params: dict) -> Any:
 
 
 def _route(core: Core, path: str, handler: ControlHandler, method: str) -> Route:
+    locked = handler not in UNLOCKED
+
     def run(body_bytes: bytes, params: dict[str, str]) -> Response:
         try:
             body: Any = jsonbody.parse(body_bytes) if body_bytes.strip() else {}
             if not isinstance(body, dict):
                 raise _invalid("body must be a JSON object")
-            with core.lock:
+            if locked:
+                with core.lock:
+                    result = handler(core, body, params)
+            else:
                 result = handler(core, body, params)
         except jsonbody.BodyError as error:
             return error_response("simple", _invalid(str(error)))
@@ -319,6 +328,11 @@ def _route(core: Core, path: str, handler: ControlHandler, method: str) -> Route
         return await run_in_threadpool(run, await request.body(), dict(request.path_params))
 
     return Route(PREFIX + path, endpoint, methods=[method])
+
+
+#: Handlers that take the state lock themselves or call the edge over HTTP (never under the lock).
+UNLOCKED: tuple[ControlHandler, ...] = (reset, faults_control.fault_add, faults_control.fault_list,
+                                        faults_control.fault_clear, faults_control.fault_remove)
 
 
 def routes(core: Core) -> list[Route]:
@@ -340,5 +354,9 @@ def routes(core: Core) -> list[Route]:
         ("GET", "/webhook-deliveries", webhook_deliveries),
         ("PUT", "/webhook", webhook_set),
         ("DELETE", "/webhook", webhook_clear),
+        ("POST", "/faults", faults_control.fault_add),
+        ("GET", "/faults", faults_control.fault_list),
+        ("DELETE", "/faults", faults_control.fault_clear),
+        ("DELETE", "/faults/{fault_id}", faults_control.fault_remove),
     ]
     return [_route(core, path, handler, method) for method, path, handler in table]
