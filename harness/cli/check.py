@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from harness.adapters.http import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV, check_adapter_url
-from harness.cli import UsageError
+from harness.cli import UsageError, require_wiremock_jar
 from harness.redaction import default_redactor
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -127,6 +127,7 @@ def open_fake(fake_url: str | None, port: int | None) -> Iterator[Any]:
     config = CoreConfig(client_id=os.environ.get("FISKIL_CLIENT_ID") or _defaults()[0],
                         client_secret=os.environ.get("FISKIL_CLIENT_SECRET") or _defaults()[1])
     default_redactor.add(config.client_secret)
+    require_wiremock_jar()
     try:
         stack = FakeStack(config, edge_port=port or 0).__enter__()   # closes its client itself on failure
     except Exception as exc:  # the JVM, the jar or the port: a set-up problem, said in one line

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.cli import UsageError
+from harness.cli import UsageError, check_seed
 from harness.contract.drift import format_table
 from harness.contract.drift_run import run_drift, write_report
 from harness.contract.recording import RecordingError, read_recordings
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         fake_url = check_http_url("--fake-url", args.fake_url) if args.fake_url else None
     except (RecordingError, OptionsError) as exc:
         raise UsageError(str(exc)) from None
+    check_seed(args.seed)
     with httpx.Client(timeout=15) as http, _fake(fake_url, args.seed, http) as (base_url, client_id, client_secret):
         result = run_drift(exchanges, base_url, http, client_id=client_id, client_secret=client_secret)
     print(format_table(result.findings))

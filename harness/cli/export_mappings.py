@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.cli import UsageError
+from harness.cli import UsageError, check_seed, require_wiremock_jar
 from harness.contract.capture import capture_contract_traffic
 from harness.contract.export import EXPORTED_TOKEN, build_mappings, write_mappings
 from harness.contract.replay import Replayer, link_consented_end_user
@@ -34,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
     from fakes.core.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, CoreConfig, build_core
     from fakes.core.server import CoreServer
 
+    check_seed(args.seed)
     out: Path = args.dir
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"{out} must be a new or empty directory")
+    require_wiremock_jar()
     # The documented local test credentials, never the environment's: they end up in the mappings.
     config = CoreConfig(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, seed=args.seed)
     core = build_core(config)

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness.cli import UsageError
+from harness.cli import UsageError, require_wiremock_jar
 from harness.contract.capture import capture_contract_traffic
 from harness.contract.recording import write_recordings
 from harness.contract.sanitise import Sanitiser
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if not client_id or not client_secret:
         raise UsageError(f"set {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} to the sandbox credentials")
     default_redactor.add(client_secret)
+    require_wiremock_jar()
 
     print(f"recording the @sandbox_safe contract features against {sandbox_url} ...", flush=True)
     capture = capture_contract_traffic(sandbox_url, env={})

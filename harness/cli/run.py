@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cli import UsageError
+from harness.cli import UsageError, require_wiremock_jar
 from harness.reports.allure import render_html
 from harness.reports.results import load_results
 from harness.reports.summary import render_markdown, render_terminal, summarise
@@ -214,6 +214,8 @@ def run_pytest(plan: RunPlan) -> int:
 def run(args: argparse.Namespace) -> int:
     plan = plan_run(args)
     check_reachable(args)
+    if not args.fake_url:  # the workers start WireMock edges (the fake's, or one in front of the sandbox)
+        require_wiremock_jar()
     count = preflight(plan)
     if args.target == "sandbox" and not os.environ.get(SANDBOX_END_USER_ENV):
         print(f"note: {SANDBOX_END_USER_ENV} is not set, so the scenarios that need a consented end user "
