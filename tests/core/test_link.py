@@ -142,6 +142,12 @@ def test_unknown_magic_username_is_explained(api, browser):
         browser.complete(api.session(api.end_user())["auth_url"], username="error_NOPE")
 
 
+@pytest.mark.parametrize("username", ["alice", "ERROR_TIMEOUT", "user_error_x"])
+def test_any_name_not_starting_with_error_succeeds(api, browser, username):
+    """docs/fake.md: `user_good`, or any name that does not start with `error_` (case-sensitive)."""
+    assert browser.complete(api.session(api.end_user())["auth_url"], username=username).outcome == "redirect"
+
+
 def test_account_selection_and_permissions_subset(api, browser, core):
     session = api.session(api.end_user(), permissions=["accounts", "balances"])
     result = browser.complete(session["auth_url"], accounts="first")
