@@ -54,7 +54,7 @@ def parse(raw: bytes) -> Any:
 
 def check(value: Any) -> None:
     """Depth and text checks on a parsed value, iteratively (no recursion on hostile input)."""
-    pending: list[tuple[Any, int, str]] = [(value, 1, "body")]
+    pending: list[tuple[Any, int, str]] = [(value, 1, "")]
     while pending:
         item, depth, where = pending.pop()
         if isinstance(item, (dict, list)):
@@ -62,18 +62,22 @@ def check(value: Any) -> None:
                 raise BodyError(f"body is nested too deeply: at most {MAX_DEPTH} levels of arrays and objects")
             if isinstance(item, dict):
                 for key, child in item.items():
-                    _text(key, f"a key in {where}")
-                    pending.append((child, depth + 1, f"{where}.{key}" if depth < 4 else where))
+                    _text(key, f"a key in {_place(where)}")
+                    pending.append((child, depth + 1, f"{where}.{key}" if where else key))
             else:
-                pending.extend((child, depth + 1, f"{where}[{index}]" if depth < 4 else where)
-                               for index, child in enumerate(item))
+                pending.extend((child, depth + 1, f"{where}[{index}]") for index, child in enumerate(item))
         elif isinstance(item, str):
-            _text(item, where)
+            _text(item, _place(where))
+
+
+def _place(where: str) -> str:
+    """'body', or "body field 'name'" (cut short: a key may be long)."""
+    return "body" if not where else f"body field {where[:60]!r}"
 
 
 def _text(value: str, where: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise BodyError(f"{where[:80]} is not valid Unicode text (it holds a lone UTF-16 surrogate such as "
+        raise BodyError(f"{where} is not valid Unicode text (it holds a lone UTF-16 surrogate such as "
                         "\\ud800): send real characters") from None
