@@ -206,7 +206,11 @@ class Edge:
         target = self._known_proxy_target()
         self.admin.reset()
         self._fault_stub_ids.clear()
-        self._install(rules.standing_mappings(target))
+        loaded = {stub["id"]: stub for stub in self.admin.stubs()}  # usually all there, from the file
+        self._install([mapping for mapping in rules.standing_mappings(target)
+                       if mapping["id"] not in loaded
+                       or loaded[mapping["id"]].get("response", {}).get("proxyBaseUrl")
+                       != mapping["response"].get("proxyBaseUrl")])
 
     # -- faults -------------------------------------------------------------------------------
 
