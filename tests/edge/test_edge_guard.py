@@ -155,6 +155,8 @@ def test_connect_is_refused_with_json(guarded: FakeStack) -> None:
     answer = raw_request(guarded.base_url, "CONNECT /v1/end-users HTTP/1.0\r\n\r\n")
     assert answer.status == 405
     assert_fiskil_error(answer.status, answer.headers, answer.json(), "MethodNotAllowed")
+    assert answer.json()["message"] == "CONNECT is not allowed on /v1/end-users"
+    assert answer.headers["allow"] == ", ".join(rules.PROXIED_METHODS)
 
 
 def test_the_core_behind_the_edge_still_answers_its_own_405(fake: FakeStack) -> None:

@@ -35,6 +35,7 @@ import com.github.tomakehurst.wiremock.jetty11.Jetty11HttpServer;
 import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -70,6 +71,8 @@ public class HarnessEdge implements HttpServerFactory {
   public static final String MARKER = "X-Harness-Edge-Rejected";
   public static final String BAD_URL = "bad-url";
   public static final String BAD_GZIP_BODY = "bad-gzip-body";
+  /** The methods the edge proxies (rules.PROXIED_METHODS), as the 405's Allow header lists them. */
+  static final String ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
   @Override
   public String getName() {
@@ -169,7 +172,7 @@ public class HarnessEdge implements HttpServerFactory {
       return false;
     }
     try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(body))) {
-      in.readAllBytes();
+      in.transferTo(OutputStream.nullOutputStream());  // checked without holding the inflated bytes
       return false;
     } catch (IOException | RuntimeException e) {
       return true;
@@ -182,8 +185,10 @@ public class HarnessEdge implements HttpServerFactory {
     public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain) throws IOException, ServletException {
       HttpServletRequest request = (HttpServletRequest) req;
       HttpServletResponse response = (HttpServletResponse) res;
-      if ("CONNECT".equals(request.getMethod())) {
-        writeError(response, 405, "MethodNotAllowed", "CONNECT is not allowed: this is an API, not a proxy");
+      if ("CONNECT".equals(request.getMethod())) {  // the one 405 (fakes/wiremock/rules.py), said here
+        String target = request.getRequestURI() == null || request.getRequestURI().isEmpty() ? "/" : request.getRequestURI();
+        response.setHeader("Allow", ALLOWED_METHODS);
+        writeError(response, 405, "MethodNotAllowed", "CONNECT is not allowed on " + target);
         return;
       }
       String reason = null;
