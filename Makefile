@@ -16,4 +16,4 @@ bench: setup
 	.venv/bin/python bench/run_all.py
 
 clean:
-	rm -rf .venv node_modules reports/* .setup-stamp
+	rm -rf .venv node_modules reports/* .setup-stamp build/wiremock-ext

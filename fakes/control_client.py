@@ -111,6 +111,20 @@ class ControlClient:
     def clear_webhook(self) -> dict[str, Any]:
         return self._call("DELETE", "/webhook")
 
+    def inject_fault(self, kind: str, **spec: Any) -> dict[str, Any]:
+        """POST /__harness/faults: `spec` keys method, path_pattern, times, status, headers, body,
+        delay_ms; returns the fault with its `id`."""
+        return self._call("POST", "/faults", {"kind": kind, **spec})
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/faults")["faults"]
+
+    def remove_fault(self, fault_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/faults/{fault_id}")
+
+    def clear_faults(self) -> dict[str, Any]:
+        return self._call("DELETE", "/faults")
+
     def webhook_deliveries(self) -> dict[str, Any]:
         """The fake's delivery log: {"deliveries": [...], "pending", "skipped", "errors"}."""
         return self._call("GET", "/webhook-deliveries")

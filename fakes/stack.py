@@ -7,8 +7,10 @@ Three shapes, one object (the pytest plugin picks one per worker):
 - `FakeStack.attach(fake_url)`: a fake someone already runs (`fiskil-harness fake`); control and
   admin go over HTTP to `<fake_url>/__harness` and `<fake_url>/__admin`, nothing is started.
 
-Start order is core, then edge, then the proxy stub, then `core.set_public_base_url(edge)`, so every
-URL the core hands out leads back through the edge (journal and faults see the follow-ups).
+Start order is core, then edge, then `core.set_public_base_url(edge)`, so every URL the core hands
+out leads back through the edge (journal and faults see the follow-ups). The edge's standing rules
+(proxy, 405, 400s: fakes/wiremock/rules.py) are written into its root dir before the JVM starts, so
+even WireMock's own `POST /__admin/reset` brings them back.
 Stop order is the reverse, and runs also when start fails half-way.
 """
 
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from fakes.wiremock import rules
 from fakes.wiremock.edge import Edge
 from fakes.wiremock.process import WireMockProcess
 
@@ -157,14 +160,15 @@ class FakeStack:
 
                 self.webhooks = stack.enter_context(WebhookDispatcher(core))
                 core.webhook_log = self.webhooks.log  # GET /__harness/webhook-deliveries
-            self.wiremock = stack.enter_context(
-                WireMockProcess(port=self._edge_port, extra_args=self._wiremock_args, start_timeout=self._start_timeout)
-            )
-            self.edge = Edge(self.wiremock.base_url, self.client)
             target = self.target_url
             assert target is not None
-            self.edge.proxy_to(target)
+            self.wiremock = stack.enter_context(
+                WireMockProcess(port=self._edge_port, extra_args=self._wiremock_args, start_timeout=self._start_timeout,
+                                mappings=rules.standing_mappings(target))
+            )
+            self.edge = Edge(self.wiremock.base_url, self.client, proxy_target=target)
             if self.core is not None:
+                self.core.edge_faults = self.edge  # POST/GET/DELETE /__harness/faults
                 self.core.set_public_base_url(self.edge.base_url)
             self._exit_stack = stack.pop_all()  # success: keep everything running
         return self

@@ -25,6 +25,12 @@ npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 .venv/bin/python -m fakes.wiremock.jar --verify
 
+# The edge extension (fakes/wiremock/ext/HarnessEdge.java: JSON, never HTML, for requests WireMock cannot
+# parse) is compiled with javac. Without a JDK the edge runs without it (docs/fake.md, "Known limits").
+command -v javac >/dev/null 2>&1 \
+  || echo "setup: javac not found (apt-get install openjdk-17-jdk-headless); the edge runs without its extension" >&2
+.venv/bin/python -m fakes.wiremock.extension >/dev/null
+
 # Headless Chromium (Debian's package) drives the hosted Link page as a person would in the browser
 # tests. Opt out with FISKIL_HARNESS_NO_BROWSER=1; without it those tests skip and say why.
 if [ -z "${FISKIL_HARNESS_NO_BROWSER:-}" ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then

@@ -48,7 +48,7 @@ POLL_INTERVAL_S = 0.05
 
 #: The edge path prefix reserved for deliveries to the subject (routed by a proxy stub to its base URL).
 SUBJECT_PREFIX = "/__subject"
-SUBJECT_PROXY_PRIORITY = 5   # above the catch-all proxy (10), below injected faults (1)
+SUBJECT_PROXY_PRIORITY = 5   # above the proxy stubs (10), below injected faults (1)
 
 #: Business words in the feature text -> harness.webhooks.tamper kinds.
 FLAWS: dict[str, str] = {

@@ -7,6 +7,7 @@ route's error shape, then the on_response observers. Facts cite docs/sources.md 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -25,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
 from fakes.core import assumptions as A
-from fakes.core import data
+from fakes.core import data, jsonbody
 from fakes.core.errors import FiskilError, Shape, bad_request, error_response, simple_error
 from fakes.core.state import BANKING_PERMISSIONS, ENERGY_PERMISSIONS, INSTITUTIONS, INSTITUTIONS_BY_ID, AuthSession, \
     EndUser, Token
@@ -59,9 +60,9 @@ class Call:
         if not self.body.strip():
             raise bad_request("request body is empty: send a JSON object")
         try:
-            value = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise bad_request(f"request body is not valid JSON: {error}") from None
+            value = jsonbody.parse(self.body)
+        except jsonbody.BodyError as error:
+            raise bad_request(f"request {error}") from None
         if not isinstance(value, dict):
             raise bad_request("request body must be a JSON object")
         return value
@@ -118,12 +119,23 @@ def _authorise(core: Core, request: Request) -> str:
     return token.value
 
 
+#: How much of a rejected header value an error message repeats.
+ECHO_LIMIT = 40
+
+
+def _echo(value: str) -> str:
+    """A client's value as an error message shows it: quoted, and cut short when long."""
+    return repr(value) if len(value) <= ECHO_LIMIT else f"{value[:ECHO_LIMIT]!r}... ({len(value)} characters)"
+
+
 def _check_version(request: Request) -> None:
-    # v1|v2 only (https://docs.fiskil.com/data-api/guides/core-concepts/versioning); other values: assumption
-    version = request.headers.get("x-fiskil-version")
-    if version is not None and version not in A.ACCEPTED_VERSIONS:
-        raise FiskilError(A.INVALID_VERSION_STATUS, A.INVALID_VERSION_NAME,
-                          f"X-Fiskil-Version must be one of {', '.join(A.ACCEPTED_VERSIONS)}, not {version!r}")
+    # v1|v2 only (https://docs.fiskil.com/data-api/guides/core-concepts/versioning); other values: assumption.
+    # Every copy of the header counts: a second, unsupported one is not hidden behind a good first one.
+    for version in request.headers.getlist("x-fiskil-version"):
+        if version not in A.ACCEPTED_VERSIONS:
+            raise FiskilError(A.INVALID_VERSION_STATUS, A.INVALID_VERSION_NAME,
+                              f"X-Fiskil-Version must be one of {', '.join(A.ACCEPTED_VERSIONS)}, "
+                              f"not {_echo(version)}")
 
 
 def serve(core: Core, request: Request, body: bytes, template: str, shape: Shape, auth: bool,
@@ -374,18 +386,41 @@ def _granted_arrangements(core: Core, call: Call, permission: str) -> tuple[set[
     return {consent.arrangement_id for consent in granting}, end_user_id
 
 
-def _encode_cursor(key: tuple) -> str:
-    return _b64(json.dumps(list(key), separators=(",", ":")).encode())
+# Cursors are tamper-evident: base64url(JSON key) "." base64url(HMAC-SHA256 over the route and the key,
+# with a key random per core). Fiskil documents cursors only as opaque strings
+# (https://docs.fiskil.com/data-api/api-reference/pagination); ours are what a forged, edited or
+# other-endpoint cursor cannot pass, so only cursors this core handed out reach the keyset compare.
+CURSOR_MAC_BYTES = 16
+MAX_CURSOR_LENGTH = 1024
 
 
-def _decode_cursor(value: str, parameter: str) -> tuple:
+def _cursor_mac(core: Core, route: str, payload: bytes) -> bytes:
+    return hmac.new(core.cursor_key, route.encode() + b"\n" + payload, hashlib.sha256).digest()[:CURSOR_MAC_BYTES]
+
+
+def _encode_cursor(core: Core, route: str, key: tuple) -> str:
+    payload = json.dumps(list(key), separators=(",", ":")).encode()
+    return f"{_b64(payload)}.{_b64(_cursor_mac(core, route, payload))}"
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _decode_cursor(core: Core, route: str, value: str, parameter: str) -> tuple:
+    """The keyset boundary inside a cursor this core issued for this route, else the same 400 for any
+    garbage, forgery or cursor from another endpoint."""
+    problem = bad_request(f"{parameter} is not a cursor this API issued; use links.next/links.prev")
+    payload_text, dot, mac_text = value.partition(".")
+    if len(value) > MAX_CURSOR_LENGTH or not dot:
+        raise problem
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        if not isinstance(decoded, list):
-            raise ValueError("not a list")
-    except (ValueError, TypeError):
-        raise bad_request(f"{parameter} is not a cursor this API issued; use links.next/links.prev") from None
-    return tuple(decoded)
+        payload, mac = _unb64(payload_text), _unb64(mac_text)
+    except (ValueError, TypeError):  # binascii.Error is a ValueError
+        raise problem from None
+    if not hmac.compare_digest(mac, _cursor_mac(core, route, payload)):
+        raise problem
+    return tuple(json.loads(payload))  # made by _encode_cursor from this route's own sort key
 
 
 def _page_size(call: Call) -> int:
@@ -410,7 +445,8 @@ def _page_link(call: Call, cursor_param: str, cursor: str) -> str:
     return f"{call.base_url}{call.request.url.path}?{query}"
 
 
-def paginate(call: Call, root: str, items: list[dict[str, Any]], key: Callable[[dict], tuple]) -> Response:
+def paginate(core: Core, call: Call, route: str, root: str, items: list[dict[str, Any]],
+             key: Callable[[dict], tuple]) -> Response:
     """Keyset pagination over `items` in a stable order; links are full URLs on the public base."""
     size = _page_size(call)
     after, before = call.query("page[after]"), call.query("page[before]")
@@ -419,20 +455,20 @@ def paginate(call: Call, root: str, items: list[dict[str, Any]], key: Callable[[
     ordered = sorted(items, key=key)
     keys = [key(item) for item in ordered]
     if after:
-        boundary = _decode_cursor(after, "page[after]")
+        boundary = _decode_cursor(core, route, after, "page[after]")
         start = next((index for index, item_key in enumerate(keys) if item_key > boundary), len(keys))
         end = min(start + size, len(keys))
     elif before:
-        boundary = _decode_cursor(before, "page[before]")
+        boundary = _decode_cursor(core, route, before, "page[before]")
         end = next((index for index, item_key in enumerate(keys) if item_key >= boundary), len(keys))
         start = max(0, end - size)
     else:
         start, end = 0, min(size, len(keys))
     links: dict[str, str] = {}
     if end < len(keys) and end > start:
-        links["next"] = _page_link(call, "page[after]", _encode_cursor(keys[end - 1]))
+        links["next"] = _page_link(call, "page[after]", _encode_cursor(core, route, keys[end - 1]))
     if start > 0 and end > start:
-        links["prev"] = _page_link(call, "page[before]", _encode_cursor(keys[start]))
+        links["prev"] = _page_link(call, "page[before]", _encode_cursor(core, route, keys[start]))
     return JSONResponse({root: ordered[start:end], "links": links})
 
 
@@ -453,7 +489,7 @@ def _data_endpoint(permission: str, root: str, table: str, key: Callable[[dict],
         records = [] if arrangements is None else [
             record for record in getattr(core.state.user_data(end_user_id), table).values()
             if record["arrangement_id"] in arrangements and keep(record)]
-        return paginate(call, root, records, key)
+        return paginate(core, call, call.request.url.path, root, records, key)
 
     return handler
 
@@ -494,25 +530,45 @@ def _transaction_filter(call: Call) -> Callable[[dict], bool]:
     return keep
 
 
-# --- unknown paths and the exception handlers ---------------------------------------------------
+# --- unknown paths, wrong methods and the exception handlers ----------------------------------------
+def _shown_path(path: str) -> str:
+    return path if len(path) <= 200 else path[:200] + "..."
+
+
+def method_not_allowed(method: str, path: str, allowed: str | None = None) -> FiskilError:
+    """The one 405 of the fake (core, Link page, control API and the edge's rule say the same)."""
+    return FiskilError(405, A.METHOD_NOT_ALLOWED_NAME, f"{method} is not allowed on {_shown_path(path)}",
+                       headers={"Allow": allowed} if allowed else None, shape="simple")
+
+
 def _unknown_route(core: Core) -> Handler:
     def handler(_core: Core, call: Call) -> Response:
+        allowed: set[str] = set()
         for route in core.app.routes:
             if isinstance(route, Route) and route.path != "/v1/{rest:path}":
                 match, _ = route.matches(call.request.scope)
                 if match == Match.PARTIAL:
-                    raise FiskilError(405, None, f"{call.request.method} is not allowed on {call.request.url.path}")
-        raise FiskilError(404, None, f"no such endpoint: {call.request.method} {call.request.url.path}")
+                    allowed |= route.methods or set()
+        if allowed:
+            raise method_not_allowed(call.request.method, call.request.url.path, ", ".join(sorted(allowed)))
+        raise FiskilError(404, None, f"no such endpoint: {call.request.method} {_shown_path(call.request.url.path)}")
 
     return handler
 
 
 def exception_handlers() -> dict[Any, Callable]:
-    """Outside /v1 (e.g. unknown root paths): Fiskil-shaped JSON, never an HTML or a stack trace."""
+    """Outside /v1 (e.g. unknown root paths, a wrong method on the Link page or the control API):
+    Fiskil-shaped JSON, never HTML or a stack trace."""
 
     async def http_error(request: Request, error: HTTPException) -> Response:
-        return simple_error(error.status_code, "NotFound" if error.status_code == 404 else "HTTPError",
-                            str(error.detail))
+        method, path = request.method, request.url.path
+        if error.status_code == 405:
+            problem = method_not_allowed(method, path, (error.headers or {}).get("Allow"))
+        elif error.status_code == 404:
+            problem = FiskilError(404, "NotFound", f"no such endpoint: {method} {_shown_path(path)}")
+        else:
+            problem = FiskilError(error.status_code, None, str(error.detail), headers=error.headers)
+        return error_response("simple", problem)
 
     async def server_error(request: Request, error: Exception) -> Response:
         log.error("unhandled error at %s: %s", request.url.path, type(error).__name__)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp
 from fakes.core import api, control, data, link_page
 from fakes.core import assumptions as A
 from fakes.core.clock import Clock
+from fakes.core.faults_control import FaultController
 from fakes.core.state import (
     BANKING_PERMISSIONS,
     ENERGY_PERMISSIONS,
@@ -86,12 +88,17 @@ class Core:
         self.state = State(seed=config.seed)
         self.state.webhook_target = config.webhook_target
         self.core_url: str | None = None  # set by CoreServer once it listens
+        # Signs pagination cursors (api.py) so only cursors this core issued are accepted.
+        self.cursor_key = secrets.token_bytes(32)
         self._event_subscribers: list[Callable[[dict], None]] = []
         self._response_observers: list[Callable[[ServedResponse], None]] = []
         self._pending_events: list[dict[str, Any]] = []
         # The delivery log of whoever delivers this core's events (FakeStack sets it to its
         # WebhookDispatcher.log); served as GET /__harness/webhook-deliveries, 404 while None.
         self.webhook_log: Callable[[], dict[str, Any]] | None = None
+        # The WireMock edge in front of this core (FakeStack sets it), for /__harness/faults; while
+        # None those routes answer 409 edge_unavailable.
+        self.edge_faults: FaultController | None = None
         self.app: ASGIApp = Starlette(
             routes=[*api.routes(self), *link_page.routes(self), *control.routes(self)],
             exception_handlers=api.exception_handlers(),

@@ -23,6 +23,15 @@ ACCEPTED_VERSIONS = ("v1", "v2")
 INVALID_VERSION_STATUS = 400
 INVALID_VERSION_NAME = "invalid_version"
 
+# --- Requests the API cannot serve as sent ---------------------------------------------------
+#: Fiskil lists no 405 (https://docs.fiskil.com/data-api/api-reference/errors). A method a path does
+#: not serve gets 405 in the simple shape with an `Allow` header, on every route and at the edge.
+METHOD_NOT_ALLOWED_NAME = "MethodNotAllowed"
+#: A request that cannot be read (a '%' starting no %XX escape, a body labelled gzip that is not, a
+#: malformed request line) gets 400 in the simple shape, named like Fiskil's documented example.
+MALFORMED_REQUEST_STATUS = 400
+MALFORMED_REQUEST_NAME = "InvalidRequest"
+
 # --- Rate limiting (only the existence of 429 is documented) --------------------------------
 #: https://docs.fiskil.com/data-api/api-reference/errors lists 429 but no body. The fake answers it
 #: like every other error of the route: goa shape (application/vnd.goa.error) on end users, auth

@@ -3,6 +3,7 @@ so tests can jump forward 15 minutes or 5 days without waiting."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -24,8 +25,8 @@ class Clock:
 
     def advance(self, seconds: float) -> float:
         """Move time forward (never backward: expiry must not un-expire)."""
-        if seconds < 0:
-            raise ValueError(f"clock can only move forward; got seconds={seconds}")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"clock can only move forward by a finite amount; got seconds={seconds}")
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at += seconds

@@ -4,9 +4,11 @@ input gets a 400 {id,name,message} that says what to fix. Nothing here exists at
 
 from __future__ import annotations
 
-import json
+import math
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,9 +16,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fakes.core import assumptions as A
-from fakes.core import data
+from fakes.core import data, faults_control, jsonbody
 from fakes.core.errors import FiskilError, error_response
 from fakes.core.state import LINK_OUTCOMES, RateLimit, WebhookTarget
+from harness.webhooks.signing import SigningSecretError, decode_secret
 
 if TYPE_CHECKING:
     from fakes.core.app import Core
@@ -24,20 +27,57 @@ if TYPE_CHECKING:
 PREFIX = "/__harness"
 ControlHandler = Callable[["Core", dict[str, Any], dict[str, str]], Any]
 
+# Bounds of the harness's own making (nothing Fiskil documents): each keeps one request from making
+# the fake unusable for everyone else (docs/fake.md, "Control API limits").
+#: The fake clock may run at most 100 years ahead of real time (dates stay printable as RFC3339).
+MAX_CLOCK_AHEAD_SECONDS = 100 * 365 * 86_400
+#: Transactions generated per newly linked account (100,000 took ~5 s and ~600 MB).
+MAX_TRANSACTIONS_PER_ACCOUNT = 10_000
+#: Transactions one data/transactions call may add, modify or remove.
+MAX_TRANSACTIONS_PER_CHANGE = 10_000
+#: Seeds are unsigned 63-bit integers (as `fiskil-harness fake --seed` accepts).
+MAX_SEED = 2**63 - 1
+MAX_URL_LENGTH = 2048
+#: A Retry-After beyond a day is no test anyone waits for.
+MAX_RETRY_AFTER_SECONDS = 86_400
+
 
 def _invalid(message: str) -> FiskilError:
     return FiskilError(400, "invalid_control_request", message)
 
 
-def _number(body: dict[str, Any], name: str, *, minimum: float = 0, integer: bool = False,
-            required: bool = True) -> Any:
+def _number(body: dict[str, Any], name: str, *, minimum: float = 0, maximum: float | None = None,
+            integer: bool = False, required: bool = True) -> Any:
+    """A finite number (or integer) within bounds, or a 400 naming the bounds."""
     value = body.get(name)
     if value is None and not required:
         return None
     kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or value < minimum:
-        what = "an integer" if integer else "a number"
-        raise _invalid(f"{name} must be {what} >= {minimum:g}, got {value!r}")
+    finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    if isinstance(value, bool) or not isinstance(value, kind) or not finite or value < minimum \
+            or (maximum is not None and value > maximum):
+        what = "an integer" if integer else "a finite number"
+        bounds = f"between {minimum:g} and {maximum:g}" if maximum is not None else f">= {minimum:g}"
+        raise _invalid(f"{name} must be {what} {bounds}, got {_shown(value)}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, never longer than a line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _optional(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _string(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _invalid(f"{name} must be a non-empty string, got {_shown(value)}")
     return value
 
 
@@ -47,13 +87,24 @@ def info(core: Core, body: dict, params: dict) -> Any:
 
 
 def reset(core: Core, body: dict, params: dict) -> Any:
-    seed = _number(body, "seed", integer=True, required=False)
+    """All state back to fresh, the edge's injected faults included (runs outside the state lock:
+    core.reset() takes it, and clearing faults is a call to WireMock)."""
+    seed = _number(body, "seed", integer=True, maximum=MAX_SEED, required=False)
     core.reset(seed)
+    if core.edge_faults is not None:
+        faults_control.fault_clear(core, {}, {})
     return {"seed": core.state.seed}
 
 
 def clock_advance(core: Core, body: dict, params: dict) -> Any:
-    now = core.clock.advance(_number(body, "seconds"))
+    """Checked against the bound before the clock moves: a refused jump changes nothing."""
+    seconds = _number(body, "seconds")
+    ahead = max(0.0, core.clock.now() - time.time())
+    if seconds > MAX_CLOCK_AHEAD_SECONDS - ahead:
+        raise _invalid(f"seconds must be at most {max(0.0, MAX_CLOCK_AHEAD_SECONDS - ahead):.0f}: the fake clock "
+                       f"may run at most {MAX_CLOCK_AHEAD_SECONDS} s (100 years) ahead of real time and is "
+                       f"{ahead:.0f} s ahead now (POST /__harness/reset brings it back); got {_shown(seconds)}")
+    now = core.clock.advance(seconds)
     core.sweep()  # expiry that the jump caused shows up (and emits) right away
     return {"now": now}
 
@@ -88,18 +139,18 @@ def tokens_expire(core: Core, body: dict, params: dict) -> Any:
 
 def link_outcome(core: Core, body: dict, params: dict) -> Any:
     outcome = body.get("outcome")
-    if outcome not in LINK_OUTCOMES:
-        raise _invalid(f"outcome must be one of {', '.join(LINK_OUTCOMES)}, got {outcome!r}")
-    end_user_id, session_id = body.get("end_user_id"), body.get("session_id")
+    if not isinstance(outcome, str) or outcome not in LINK_OUTCOMES:
+        raise _invalid(f"outcome must be one of {', '.join(LINK_OUTCOMES)}, got {_shown(outcome)}")
+    end_user_id, session_id = _string(body, "end_user_id"), _string(body, "session_id")
     if not end_user_id and not session_id:
         raise _invalid("send end_user_id or session_id: whose next Link flow gets this outcome")
+    if session_id and session_id not in core.state.sessions:
+        raise _invalid(f"no auth session {_shown(session_id)}")
+    if end_user_id and end_user_id not in core.state.end_users:
+        raise _invalid(f"no end user {_shown(end_user_id)}")
     if session_id:
-        if session_id not in core.state.sessions:
-            raise _invalid(f"no auth session {session_id!r}")
         core.state.outcome_by_session[session_id] = outcome
     if end_user_id:
-        if end_user_id not in core.state.end_users:
-            raise _invalid(f"no end user {end_user_id!r}")
         core.state.outcome_by_user[end_user_id] = outcome
     return {"outcome": outcome, "end_user_id": end_user_id, "session_id": session_id}
 
@@ -126,47 +177,57 @@ def consent_expire(core: Core, body: dict, params: dict) -> Any:
 def data_transactions(core: Core, body: dict, params: dict) -> Any:
     """Change a user's transactions between syncs; emits banking.transactions.sync.completed per
     affected active consent unless {"emit": false}."""
-    end_user_id, action = body.get("end_user_id"), body.get("action")
+    end_user_id = _string(body, "end_user_id", required=True)
+    action = body.get("action")
     if end_user_id not in core.state.end_users:
-        raise _invalid(f"no end user {end_user_id!r}")
-    if action not in ("add", "modify", "remove"):
-        raise _invalid(f"action must be add, modify or remove, got {action!r}")
-    count = _number(body, "count", integer=True, minimum=1, required=False) or 1
+        raise _invalid(f"no end user {_shown(end_user_id)}")
+    if not isinstance(action, str) or action not in ("add", "modify", "remove"):
+        raise _invalid(f"action must be add, modify or remove, got {_shown(action)}")
+    count = _number(body, "count", integer=True, minimum=1, maximum=MAX_TRANSACTIONS_PER_CHANGE, required=False) or 1
     ids = body.get("fiskil_ids")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(item, str) for item in ids)):
         raise _invalid("fiskil_ids must be a list of transaction fiskil_id strings")
-    store = core.state.user_data(end_user_id)
+    if ids is not None and len(ids) > MAX_TRANSACTIONS_PER_CHANGE:
+        raise _invalid(f"fiskil_ids may list at most {MAX_TRANSACTIONS_PER_CHANGE} transactions, got {len(ids)}")
+    emit = body.get("emit", True)
+    if not isinstance(emit, bool):
+        raise _invalid(f"emit must be true or false, got {_shown(emit)}")
+    # Everything is checked before anything changes: a refused request leaves the data as it was.
+    store = core.state.data.get(end_user_id)
     live = {consent.arrangement_id for consent in core.state.consents.values()
             if consent.end_user_id == end_user_id and consent.active}
-    accounts = sorted((a for a in store.accounts.values() if a["arrangement_id"] in live), key=lambda a: a["fiskil_id"])
-    if not accounts:
+    accounts = sorted((a for a in store.accounts.values() if a["arrangement_id"] in live),
+                      key=lambda a: a["fiskil_id"]) if store else []
+    if store is None or not accounts:
         raise _invalid("the end user has no account under an active consent; link one first")
+    targets: list[str] = []
+    if action != "add":
+        if ids is not None:
+            unknown = [item for item in ids if item not in store.transactions]
+            if unknown:
+                raise _invalid(f"unknown transaction fiskil_ids: {_shown(', '.join(unknown))}")
+            targets = list(dict.fromkeys(ids))  # a repeated id is changed once
+        else:  # the newest `count` posted transactions, a stable choice
+            candidates = sorted((t for t in store.transactions.values() if t["arrangement_id"] in live),
+                                key=lambda t: (t["execution_date_time"], t["fiskil_id"]), reverse=True)
+            targets = [t["fiskil_id"] for t in candidates[:count]]
     changed: list[str] = []
     store.serial += 1
     if action == "add":
-        for index in range(count):
+        for index in range(count):  # index < MAX_TRANSACTIONS_PER_CHANGE keeps serials apart
             account = accounts[index % len(accounts)]
             for record in data.extra_transactions(account, core.state.seed, store.serial * 10_000 + index, 1,
                                                   core.clock.now()):
                 store.transactions[record["fiskil_id"]] = record
                 changed.append(record["fiskil_id"])
     else:
-        if ids is not None:
-            unknown = [item for item in ids if item not in store.transactions]
-            if unknown:
-                raise _invalid(f"unknown transaction fiskil_ids: {', '.join(unknown)}")
-            targets = list(ids)
-        else:  # the newest `count` posted transactions, a stable choice
-            candidates = sorted((t for t in store.transactions.values() if t["arrangement_id"] in live),
-                                key=lambda t: (t["execution_date_time"], t["fiskil_id"]), reverse=True)
-            targets = [t["fiskil_id"] for t in candidates[:count]]
         for fiskil_id in targets:
             if action == "remove":
                 del store.transactions[fiskil_id]
             else:
                 store.transactions[fiskil_id] = data.modified(store.transactions[fiskil_id], core.state.seed, store.serial)
             changed.append(fiskil_id)
-    if body.get("emit", True):
+    if emit:
         for consent in core.state.consents.values():
             if consent.arrangement_id in live and consent.end_user_id == end_user_id:
                 core.emit("banking.transactions.sync.completed", consent, account_ids=consent.account_ids)
@@ -174,14 +235,16 @@ def data_transactions(core: Core, body: dict, params: dict) -> Any:
 
 
 def data_volume(core: Core, body: dict, params: dict) -> Any:
-    core.state.transactions_per_account = _number(body, "transactions_per_account", integer=True)
+    core.state.transactions_per_account = _number(body, "transactions_per_account", integer=True,
+                                                  maximum=MAX_TRANSACTIONS_PER_ACCOUNT)
     return {"transactions_per_account": core.state.transactions_per_account}
 
 
 def rate_limit_set(core: Core, body: dict, params: dict) -> Any:
     limit = RateLimit(requests=_number(body, "requests", integer=True, minimum=1),
                       window_seconds=_number(body, "window_seconds", minimum=0.001),
-                      retry_after=_number(body, "retry_after", integer=True, minimum=0, required=False) or 1)
+                      retry_after=_optional(_number(body, "retry_after", integer=True, minimum=0,
+                                                    maximum=MAX_RETRY_AFTER_SECONDS, required=False), 1))
     core.state.rate_limit, core.state.rate_windows = limit, {}
     return {"requests": limit.requests, "window_seconds": limit.window_seconds, "retry_after": limit.retry_after}
 
@@ -205,12 +268,32 @@ def webhook_deliveries(core: Core, body: dict, params: dict) -> Any:
     return core.webhook_log()
 
 
+def _webhook_url(value: Any) -> str:
+    """An absolute http(s) URL the dispatcher can actually post to."""
+    if not isinstance(value, str) or not value:
+        raise _invalid(f"url must be an absolute http(s) URL, got {_shown(value)}")
+    if len(value) > MAX_URL_LENGTH or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise _invalid(f"url must be an absolute http(s) URL without spaces or control characters, "
+                       f"at most {MAX_URL_LENGTH} characters")
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number 0-65535
+    except ValueError:
+        raise _invalid(f"url has an invalid port: {_shown(value)}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _invalid(f"url must be an absolute http(s) URL with a host, e.g. "
+                       f"http://127.0.0.1:8000/webhooks/fiskil; got {_shown(value)}")
+    return value
+
+
 def webhook_set(core: Core, body: dict, params: dict) -> Any:
-    url, secret = body.get("url"), body.get("secret")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise _invalid("url must be an absolute http(s) URL")
+    url, secret = _webhook_url(body.get("url")), body.get("secret")
     if not isinstance(secret, str) or not secret:
         raise _invalid("secret must be a non-empty string")
+    try:
+        decode_secret(secret)  # what the dispatcher will do with it, so a bad secret fails here, not per delivery
+    except SigningSecretError as error:
+        raise _invalid(f"secret cannot sign like Fiskil: {error}") from None
     core.state.webhook_target = WebhookTarget(url, secret)
     return {"url": url, "secret_set": True}  # the secret itself is never echoed
 
@@ -221,15 +304,20 @@ def webhook_clear(core: Core, body: dict, params: dict) -> Any:
 
 
 def _route(core: Core, path: str, handler: ControlHandler, method: str) -> Route:
+    locked = handler not in UNLOCKED
+
     def run(body_bytes: bytes, params: dict[str, str]) -> Response:
         try:
-            body: Any = json.loads(body_bytes) if body_bytes.strip() else {}
+            body: Any = jsonbody.parse(body_bytes) if body_bytes.strip() else {}
             if not isinstance(body, dict):
                 raise _invalid("body must be a JSON object")
-            with core.lock:
+            if locked:
+                with core.lock:
+                    result = handler(core, body, params)
+            else:
                 result = handler(core, body, params)
-        except ValueError as error:  # json.JSONDecodeError included
-            return error_response("simple", _invalid(f"body is not valid JSON: {error}"))
+        except jsonbody.BodyError as error:
+            return error_response("simple", _invalid(str(error)))
         except FiskilError as error:
             return error_response("simple", error)
         finally:
@@ -240,6 +328,11 @@ def _route(core: Core, path: str, handler: ControlHandler, method: str) -> Route
         return await run_in_threadpool(run, await request.body(), dict(request.path_params))
 
     return Route(PREFIX + path, endpoint, methods=[method])
+
+
+#: Handlers that take the state lock themselves or call the edge over HTTP (never under the lock).
+UNLOCKED: tuple[ControlHandler, ...] = (reset, faults_control.fault_add, faults_control.fault_list,
+                                        faults_control.fault_clear, faults_control.fault_remove)
 
 
 def routes(core: Core) -> list[Route]:
@@ -261,5 +354,9 @@ def routes(core: Core) -> list[Route]:
         ("GET", "/webhook-deliveries", webhook_deliveries),
         ("PUT", "/webhook", webhook_set),
         ("DELETE", "/webhook", webhook_clear),
+        ("POST", "/faults", faults_control.fault_add),
+        ("GET", "/faults", faults_control.fault_list),
+        ("DELETE", "/faults", faults_control.fault_clear),
+        ("DELETE", "/faults/{fault_id}", faults_control.fault_remove),
     ]
     return [_route(core, path, handler, method) for method, path, handler in table]

@@ -48,7 +48,8 @@ DESCRIPTIONS = {  # our own wording; Fiskil's documented texts are only examples
 SANDBOX_OTP_HINT = "Sandbox: any 6 digits work."
 
 STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f3f5f9;color:#1c2230;margin:0}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;background:#f3f5f9;color:#1c2230;margin:0;
+padding:0 1rem}
 main{max-width:30rem;margin:3rem auto;background:#fff;border-radius:12px;padding:2rem;
 box-shadow:0 4px 18px rgba(20,30,60,.08)}
 h1{font-size:1.35rem;margin:0 0 .4rem}p.lead{color:#55607a;margin:0 0 1.4rem}
@@ -190,7 +191,7 @@ class LinkPage:
         days = self.core.config.consent_duration_seconds // 86_400
         inner = ("<p>" + _e(A.APP_NAME) + " is asking to access:</p><ul class=\"perms\">"
                  + "".join(f"<li>{_e(permission.replace('_', ' '))}</li>" for permission in permissions)
-                 + f"</ul><p>Sharing lasts <strong>{days} days</strong> ({len(session.account_ids)} account(s)).</p>")
+                 + f"</ul><p>Sharing lasts <strong>{days} days</strong> ({_count(len(session.account_ids), 'account')}).</p>")
         deny = '<button class="secondary" type="submit" name="decision" value="deny">Deny</button>'
         return self._page("confirm", "Confirm data sharing", f"Review what you share from {name}.",
                           notice + self._form(base, session, "confirm", inner, "Share my data", extra_buttons=deny))
@@ -249,6 +250,11 @@ class LinkPage:
                 return self._fail(session, outcome)
             return self._succeed(session)
         return self.render(base, session)
+
+
+def _count(number: int, noun: str) -> str:
+    """ "1 account", "2 accounts" """
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:

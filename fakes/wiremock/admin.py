@@ -92,6 +92,18 @@ class WireMockAdmin:
         """Add one stub mapping; returns the id WireMock assigned (or kept)."""
         return self._call("POST", "/mappings", mapping)["id"]
 
+    def upsert_stub(self, mapping: JSON) -> str:
+        """Add a stub with a fixed `id`, or replace the one with that id in place: no moment in which
+        neither answers (WireMock refuses a second POST with a taken id)."""
+        stub_id = mapping["id"]
+        path = f"/mappings/{stub_id}"
+        response = self._client.put(f"{self.base_url}/__admin{path}", json=mapping, timeout=self._timeout)
+        if response.status_code == 200:
+            return stub_id
+        if response.status_code != 404:
+            raise WireMockAdminError("PUT", path, response.status_code, response.text)
+        return self.add_stub(mapping)
+
     def remove_stub(self, stub_id: str) -> None:
         self._call("DELETE", f"/mappings/{stub_id}", ok=(200, 204, 404))
 

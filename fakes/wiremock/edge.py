@@ -1,7 +1,9 @@
-"""The WireMock edge in front of the target: a catch-all proxy, injected faults and the journal.
+"""The WireMock edge in front of the target: the standing rules (proxy, 405, 400s: rules.py),
+injected faults and the journal.
 
-Priorities: fault/override stubs at 1, the catch-all proxy at 10 (WireMock picks the lowest number;
-among equal priorities the newest stub wins, so the latest injected fault takes precedence).
+Priorities: fault/override stubs at 1, the edge extension's 400s at 3, the proxy stubs at 10, the 405
+for any other method at 11 (WireMock picks the lowest number; among equal priorities the newest stub
+wins, so the latest injected fault takes precedence).
 
 Two kinds of traffic are never faulted and are left out of the journal views by default, because
 they are the kit talking to the target, not the subject under test:
@@ -19,12 +21,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from fakes.wiremock import rules
 from fakes.wiremock.admin import JSON, WireMockAdmin
 
 FaultKind = Literal["connection_reset", "empty_response", "malformed_chunk", "random_data", "delay", "http_error"]
 
-PROXY_PRIORITY = 10
+PROXY_PRIORITY = rules.PROXY_PRIORITY
 FAULT_PRIORITY = 1
+#: One fault with `times=N` is N stub mappings (a WireMock scenario); bounded so one call stays quick.
+MAX_FAULT_TIMES = 100
+#: Longer than any client timeout worth testing; keeps a typo from hanging WireMock's threads for hours.
+MAX_DELAY_MS = 300_000
 CONTROL_PREFIX = "/__harness/"
 PROBE_HEADER = "X-Harness-Probe"
 FAULT_METADATA_KEY = "harness_fault"
@@ -56,18 +63,37 @@ class Fault:
         """Raise ValueError naming what to fix; called before anything reaches WireMock."""
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; use one of {', '.join(FAULT_KINDS)}")
-        if self.times is not None and (not isinstance(self.times, int) or self.times < 1):
+        if self.times is not None and (not isinstance(self.times, int) or isinstance(self.times, bool) or self.times < 1):
             raise ValueError(f"times must be a positive integer or None (until removed), got {self.times!r}")
-        if self.delay_ms < 0:
-            raise ValueError(f"delay_ms must be >= 0, got {self.delay_ms}")
+        if self.times is not None and self.times > MAX_FAULT_TIMES:
+            raise ValueError(f"times must be at most {MAX_FAULT_TIMES} (or None: until removed), got {self.times}")
+        if not isinstance(self.delay_ms, int) or isinstance(self.delay_ms, bool) or not 0 <= self.delay_ms <= MAX_DELAY_MS:
+            raise ValueError(f"delay_ms must be an integer between 0 and {MAX_DELAY_MS}, got {self.delay_ms!r}")
+        if not isinstance(self.method, str) or not re.fullmatch(r"[A-Za-z]{1,20}", self.method):
+            raise ValueError(f"method must be an HTTP method such as GET or POST, or ANY; got {self.method!r}")
         if self.kind == "delay" and self.delay_ms <= 0:
             raise ValueError("a 'delay' fault needs delay_ms > 0")
-        if self.kind == "http_error" and not 100 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP status 100-599, got {self.status}")
+        if self.kind == "http_error" and (not isinstance(self.status, int) or isinstance(self.status, bool)
+                                          or not 100 <= self.status <= 599):
+            raise ValueError(f"status must be an HTTP status 100-599, got {self.status!r}")
+        if not isinstance(self.headers, dict) or not all(
+                isinstance(name, str) and isinstance(value, str) and re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name)
+                and "\r" not in value and "\n" not in value for name, value in self.headers.items()):
+            raise ValueError("headers must map header names to single-line string values")
+        if not isinstance(self.body, str):
+            raise ValueError(f"body must be a string, got {type(self.body).__name__}")
+        if not isinstance(self.url_path_pattern, str):
+            raise ValueError(f"url_path_pattern must be a string (a regex), got {self.url_path_pattern!r}")
         try:
             re.compile(self.url_path_pattern)
         except re.error as exc:
             raise ValueError(f"url_path_pattern {self.url_path_pattern!r} is not a valid regex: {exc}") from exc
+
+    def describe(self) -> JSON:
+        """The fault as the control API shows it (GET /__harness/faults)."""
+        return {"kind": self.kind, "method": self.method.upper(), "path_pattern": self.url_path_pattern,
+                "times": self.times, "status": self.status, "headers": dict(self.headers), "body": self.body,
+                "delay_ms": self.delay_ms}
 
 
 @dataclass
@@ -127,7 +153,8 @@ class Edge:
     """Faults and journal on a running WireMock (our own JVM, or the one behind `--fake-url`)."""
 
     def __init__(self, base_url: str, client: httpx.Client, *, proxy_target: str | None = None) -> None:
-        """`proxy_target`: the proxy an already-running edge has, so `reset()` can restore it."""
+        """`proxy_target`: the proxy an already-running edge has. Optional: when it is not given,
+        `reset()` and a `delay` fault read it from the edge's own proxy stubs."""
         self.base_url = base_url.rstrip("/")
         self.admin = WireMockAdmin(self.base_url, client)
         self._proxy_target: str | None = proxy_target.rstrip("/") if proxy_target else None
@@ -140,31 +167,50 @@ class Edge:
     # -- proxy --------------------------------------------------------------------------------
 
     def proxy_to(self, target_url: str) -> None:
-        """Send everything no other stub answers to `target_url` (http or https).
+        """Send every method the target serves to `target_url` (http or https), and put the
+        standing rules in place (rules.py: 405 for other methods, 400 for unreadable requests).
 
         WireMock sets the proxied request's Host from `target_url` (we do not pass
         --preserve-host-header), so a remote API such as https://api.fiskil.com sees its own name.
+        Idempotent: the rules have fixed ids, so a second call replaces them.
         """
-        parts = urlsplit(target_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"proxy target must be an absolute http(s) URL, got {target_url!r}")
+        mappings = rules.standing_mappings(target_url)  # validates the URL first
         self._proxy_target = target_url.rstrip("/")
-        self.admin.add_stub(self._proxy_stub())
+        self._install(mappings)
 
-    def _proxy_stub(self) -> JSON:
-        return {
-            "priority": PROXY_PRIORITY,
-            "request": {"method": "ANY", "urlPattern": ".*"},
-            "response": {"proxyBaseUrl": self._proxy_target},
-            "metadata": {"harness_proxy": True},
-        }
+    def _install(self, mappings: list[JSON]) -> None:
+        for mapping in mappings:
+            self.admin.upsert_stub(mapping)
+
+    def discover_proxy_target(self) -> str | None:
+        """The proxy target this edge's proxy stubs hold (whoever installed them), else None."""
+        for stub in self.admin.stubs():
+            if (stub.get("metadata") or {}).get(rules.PROXY_METADATA_KEY):
+                target = (stub.get("response") or {}).get("proxyBaseUrl")
+                if target:
+                    return str(target).rstrip("/")
+        return None
+
+    def _known_proxy_target(self) -> str | None:
+        if self._proxy_target is None:
+            self._proxy_target = self.discover_proxy_target()
+        return self._proxy_target
 
     def reset(self) -> None:
-        """Drop faults, overrides, scenario states and the journal; put the proxy back."""
+        """Drop faults, overrides, scenario states and the journal; the standing rules stay.
+
+        Never leaves the edge without the proxy it had: the target is read from the edge before
+        the reset when this Edge was not told it (WireMock's reset reloads the root dir's mapping
+        files; the rules are put back over HTTP as well, for an edge started without them).
+        """
+        target = self._known_proxy_target()
         self.admin.reset()
         self._fault_stub_ids.clear()
-        if self._proxy_target is not None:
-            self.admin.add_stub(self._proxy_stub())
+        loaded = {stub["id"]: stub for stub in self.admin.stubs()}  # usually all there, from the file
+        self._install([mapping for mapping in rules.standing_mappings(target)
+                       if mapping["id"] not in loaded
+                       or loaded[mapping["id"]].get("response", {}).get("proxyBaseUrl")
+                       != mapping["response"].get("proxyBaseUrl")])
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -175,12 +221,13 @@ class Edge:
         N-th has fired no fault stub matches and the proxy answers again.
         """
         fault.validate()
-        if fault.kind == "delay" and self._proxy_target is None:
-            raise ValueError("a 'delay' fault proxies the real answer late: call proxy_to() first")
+        if fault.kind == "delay" and self._known_proxy_target() is None:
+            raise ValueError("a 'delay' fault proxies the real answer late, and this edge has no proxy: "
+                             "call proxy_to() first")
         group = uuid.uuid4().hex[:12]
         request = self._fault_request(fault)
         response = self._fault_response(fault)
-        metadata = {FAULT_METADATA_KEY: {"group": group, "kind": fault.kind}}
+        metadata = {FAULT_METADATA_KEY: {"group": group, "kind": fault.kind, "spec": fault.describe()}}
         stubs: list[JSON] = []
         if fault.times is None:
             stubs.append({"priority": FAULT_PRIORITY, "request": request, "response": response, "metadata": metadata})
@@ -209,9 +256,35 @@ class Edge:
         self._fault_stub_ids[group] = ids
         return group
 
-    def remove_fault(self, group: str) -> None:
-        for stub_id in self._fault_stub_ids.pop(group, []):
+    def faults(self) -> list[JSON]:
+        """The faults installed on this edge (by any Edge object), oldest first, each as
+        `{"id", "kind", "method", "path_pattern", "times", "remaining", "status", "headers", "body",
+        "delay_ms"}`; `remaining` is None for a fault that lasts until removed."""
+        groups: dict[str, JSON] = {}
+        for stub in reversed(self.admin.stubs()):  # WireMock lists newest first
+            marker = (stub.get("metadata") or {}).get(FAULT_METADATA_KEY)
+            if not isinstance(marker, dict) or "group" not in marker:
+                continue
+            spec = marker.get("spec") or {"kind": marker.get("kind")}
+            groups.setdefault(marker["group"], {"id": marker["group"], **spec})
+        states = {scenario.get("name"): scenario.get("state") for scenario in self.admin.scenarios()}
+        for group, fault in groups.items():
+            fault["remaining"] = None
+            if fault.get("times"):
+                state = states.get(f"harness-fault-{group}", "Started")
+                fired = int(state.split("-", 1)[1]) if state and state.startswith("hit-") else 0
+                fault["remaining"] = max(0, fault["times"] - fired)
+        return list(groups.values())
+
+    def remove_fault(self, group: str) -> bool:
+        """Remove one fault by its id (whichever Edge object installed it); False when unknown."""
+        ids = self._fault_stub_ids.pop(group, None)
+        if ids is None:
+            ids = [stub["id"] for stub in self.admin.stubs()
+                   if ((stub.get("metadata") or {}).get(FAULT_METADATA_KEY) or {}).get("group") == group]
+        for stub_id in ids:
             self.admin.remove_stub(stub_id)
+        return bool(ids)
 
     def clear_faults(self) -> None:
         """Remove every fault stub, also ones another Edge object added to the same WireMock."""
@@ -232,7 +305,7 @@ class Edge:
         if fault.kind in _WIREMOCK_FAULTS:
             response = {"fault": _WIREMOCK_FAULTS[fault.kind]}
         elif fault.kind == "delay":
-            response = {"proxyBaseUrl": self._proxy_target}
+            response = {"proxyBaseUrl": self._known_proxy_target()}
         else:
             response = {"status": fault.status, "headers": dict(fault.headers), "body": fault.body}
         if fault.delay_ms:

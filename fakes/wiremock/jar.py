@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 WIREMOCK_VERSION = "3.13.2"
@@ -32,14 +33,18 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_jar(env: dict[str, str] | None = None, npm_jar: Path = NPM_JAR) -> Path:
+def resolve_jar(env: dict[str, str] | None = None, npm_jar: Path | None = None) -> Path:
     """Return the jar to run: the explicit override, else the hash-checked npm jar."""
     env = os.environ if env is None else env
+    npm_jar = NPM_JAR if npm_jar is None else npm_jar
     explicit = env.get(JAR_ENV)
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise JarError(f"{JAR_ENV} points at {path}, which is not a file. Fix the path or unset {JAR_ENV}.")
+        if not zipfile.is_zipfile(path):  # else java says "Invalid or corrupt jarfile" amid a page of output
+            raise JarError(f"{JAR_ENV} points at {path}, which is not a jar. Point it at a WireMock 3.x "
+                           f"standalone jar or unset {JAR_ENV}.")
         return path
     if not npm_jar.is_file():
         raise JarError(

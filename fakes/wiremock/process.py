@@ -32,7 +32,9 @@ from pathlib import Path
 
 import httpx
 
+from fakes.wiremock import extension as edge_extension
 from fakes.wiremock.jar import resolve_jar
+from fakes.wiremock.rules import write_mapping_file
 
 # Tiered C1 only and the serial GC: measured ~2 s instead of ~3 s for four JVMs starting at once.
 DEFAULT_JVM_ARGS: tuple[str, ...] = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
@@ -109,7 +111,12 @@ class WireMockProcess:
         jvm_args: Sequence[str] = DEFAULT_JVM_ARGS,
         start_timeout: float = 30.0,
         root_dir: Path | str | None = None,
+        mappings: Sequence[dict] = (),
+        use_extension: bool = True,
     ) -> None:
+        """`mappings`: stub mappings written into the root dir's mappings/ folder before the JVM
+        starts, so WireMock loads them at start and again on every reset. `use_extension`: load the
+        harness's edge extension when it can be built (fakes/wiremock/extension.py)."""
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0 (any free port) or 1-65535, got {port}")
         self._requested_port = port
@@ -119,6 +126,9 @@ class WireMockProcess:
         self._jvm_args = list(jvm_args)
         self._start_timeout = start_timeout
         self._root_dir = Path(root_dir) if root_dir else None
+        self._mappings = list(mappings)
+        self._use_extension = use_extension
+        self.extension: edge_extension.EdgeExtension | None = None  # set at start when loaded
         self._own_root_dir: Path | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._output: collections.deque[str] = collections.deque(maxlen=OUTPUT_LINES_KEPT)
@@ -185,13 +195,23 @@ class WireMockProcess:
 
     # -- internals ----------------------------------------------------------------------------
 
+    @property
+    def guarded(self) -> bool:
+        """True when the edge extension is loaded (malformed requests get JSON, never HTML)."""
+        return self.extension is not None
+
     def _command(self, root_dir: Path) -> list[str]:
         jar = self._jar or resolve_jar()
+        self.extension = edge_extension.build(jar) if self._use_extension else None
+        if self.extension is not None:
+            launch = ["-cp", f"{jar}{os.pathsep}{self.extension.classes_dir}", self.extension.main_class,
+                      "--extensions", self.extension.extensions_arg]
+        else:
+            launch = ["-jar", str(jar)]
         return [
             self._java,
             *self._jvm_args,
-            "-jar",
-            str(jar),
+            *launch,
             "--port",
             str(self._requested_port),
             "--bind-address",
@@ -209,6 +229,8 @@ class WireMockProcess:
         root_dir = self._root_dir or self._own_root_dir
         assert root_dir is not None
         command = self._command(root_dir)
+        if self._mappings:
+            write_mapping_file(root_dir, self._mappings)
         try:
             self._proc = subprocess.Popen(
                 command,

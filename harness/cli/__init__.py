@@ -31,6 +31,26 @@ class UsageError(Exception):
     """Raised by a subcommand for bad input; main prints it and exits 2."""
 
 
+def check_seed(seed: int) -> int:
+    """--seed as the control API's reset accepts it (0..2^63-1), so the two never disagree."""
+    from fakes.core.control import MAX_SEED
+
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer from 0 to {MAX_SEED} (as POST /__harness/reset accepts), got {seed}")
+    return seed
+
+
+def require_wiremock_jar() -> None:
+    """Before a subcommand starts anything that needs the WireMock edge: a missing or wrong jar is a
+    one-line set-up error (exit 2) that says how to fix it, not a traceback half-way through."""
+    from fakes.wiremock.jar import JarError, resolve_jar
+
+    try:
+        resolve_jar()
+    except JarError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fiskil-harness",
@@ -65,9 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
+    from fakes.wiremock.jar import JarError
+
     try:
         return int(args._run(args))
-    except UsageError as exc:
+    except (UsageError, JarError) as exc:  # JarError: the jar changed after the up-front check
         print(f"fiskil-harness {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

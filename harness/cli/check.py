@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from harness.adapters.http import WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV, check_adapter_url
-from harness.cli import UsageError
+from harness.cli import UsageError, require_wiremock_jar
 from harness.cli.fake import check_port_free
 from harness.redaction import default_redactor
 
@@ -135,6 +135,7 @@ def open_fake(fake_url: str | None, port: int | None) -> Iterator[Any]:
     config = CoreConfig(client_id=os.environ.get("FISKIL_CLIENT_ID") or _defaults()[0],
                         client_secret=os.environ.get("FISKIL_CLIENT_SECRET") or _defaults()[1])
     default_redactor.add(config.client_secret)
+    require_wiremock_jar()
     from harness.contract import build_checked_core
 
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.cli import UsageError
+from harness.cli import UsageError, check_seed
 from harness.cli.outputs import check_output_file
 from harness.contract.drift import format_table
 from harness.contract.drift_run import run_drift, write_report
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     except (RecordingError, OptionsError) as exc:
         raise UsageError(str(exc)) from None
     check_output_file("--json", args.json)  # before the replay: the report must have somewhere to go
+    check_seed(args.seed)
     with httpx.Client(timeout=15) as http, _fake(fake_url, args.seed, http) as (base_url, client_id, client_secret):
         _check_credentials(Replayer(http, base_url, client_id, client_secret))
         try:

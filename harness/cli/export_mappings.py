@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.cli import UsageError, check_seed, require_wiremock_jar
 from harness.cli.outputs import check_output_dir
 from harness.contract.capture import capture_contract_traffic
 from harness.contract.export import EXPORTED_TOKEN, build_mappings, write_mappings
@@ -34,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from fakes.core.app import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, CoreConfig, build_core
     from fakes.core.server import CoreServer
 
+    check_seed(args.seed)
     out: Path = args.dir
     check_output_dir("DIR", out)  # before the run: a bad path must not cost the export
+    require_wiremock_jar()
     # The documented local test credentials, never the environment's: they end up in the mappings.
     config = CoreConfig(client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, seed=args.seed)
     core = build_core(config)

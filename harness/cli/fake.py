@@ -17,7 +17,7 @@ import time
 from types import FrameType
 from urllib.parse import urlsplit
 
-from harness.cli import UsageError
+from harness.cli import UsageError, check_seed, require_wiremock_jar
 
 CLIENT_ID_ENV = "FISKIL_CLIENT_ID"
 CLIENT_SECRET_ENV = "FISKIL_CLIENT_SECRET"
@@ -46,6 +46,7 @@ def _check_args(args: argparse.Namespace) -> str | None:
     """Validate before anything starts; returns the webhook secret when webhooks are asked for."""
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 1-65535 (or 0 for any free port), got {args.port}")
+    check_seed(args.seed)
     if bool(args.webhook_url) != bool(args.webhook_secret_env):
         raise UsageError("--webhook-url and --webhook-secret-env go together: pass both or neither")
     if not args.webhook_url:
@@ -120,6 +121,7 @@ def _raise_interrupt_once(signum: int, frame: FrameType | None) -> None:
 def run(args: argparse.Namespace) -> int:
     webhook_secret = _check_args(args)
     check_port_free(args.port)
+    require_wiremock_jar()
 
     from fakes.core.app import CoreConfig
     from fakes.core.state import WebhookTarget
@@ -137,13 +139,17 @@ def run(args: argparse.Namespace) -> int:
         with FakeStack(core=core, edge_port=args.port) as stack:
             base = stack.base_url
             print(f"Fiskil API (give this to your integration): {base}", flush=True)
+            print(f"  FISKIL_API_URL={base}", flush=True)
             print(f"control API:  {base}/__harness  (see docs/fake.md)", flush=True)
-            print(f"WireMock admin: {base}/__admin", flush=True)
+            print(f"WireMock admin: {base}/__admin  (POST /__admin/reset keeps the proxy to the fake)", flush=True)
+            assert stack.wiremock is not None
+            if not stack.wiremock.guarded:
+                print("note: the edge extension is not loaded (javac not found, or switched off): requests WireMock "
+                      "cannot parse get its own HTML answers; see docs/fake.md 'Known limits'", flush=True)
             print(f"credentials:  {_credentials_line()}", flush=True)
             if webhook_secret is not None:
                 print(f"webhooks to:  {args.webhook_url} (secret from ${args.webhook_secret_env})", flush=True)
             print(f"{READY_LINE} (Ctrl-C to stop)", flush=True)
-            assert stack.wiremock is not None
             while stack.wiremock.is_running():
                 time.sleep(ALIVE_CHECK_SECONDS)
             print(

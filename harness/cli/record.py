@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from harness.cli import UsageError
+from harness.cli import UsageError, require_wiremock_jar
 from harness.cli.outputs import check_output_dir
 from harness.contract.capture import capture_contract_traffic
 from harness.contract.recording import write_recordings
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if unreachable:
         raise UsageError(f"{unreachable} Nothing was recorded.")
     default_redactor.add(client_secret)
+    require_wiremock_jar()
 
     print(f"recording the @sandbox_safe contract features against {sandbox_url} ...", flush=True)
     capture = capture_contract_traffic(sandbox_url, env={})

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cli import UsageError
+from harness.cli import UsageError, require_wiremock_jar
 from harness.cli.processes import ProcessGroup, forwarded_signals
 from harness.cli.run_checks import check_java, check_report_dir, check_sandbox_api, sandbox_credentials
 from harness.cli.tags import tags_to_markexpr
@@ -259,6 +259,8 @@ def _run(args: argparse.Namespace) -> int:
     check_report_dir(args.report_dir)
     check_java(needs_edge(args))
     check_reachable(args)
+    if not args.fake_url:  # the workers start WireMock edges (the fake's, or one in front of the sandbox)
+        require_wiremock_jar()
     count = preflight(plan)
     for note in start_notes(args, plan):
         print(f"note: {note}")

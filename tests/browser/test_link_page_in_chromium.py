@@ -130,3 +130,18 @@ def test_a_used_link_shows_a_readable_error_page(core_url: str, browser) -> None
     browser.get(auth_url)
     assert _step(browser) == "error"
     assert "can no longer be used" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+def test_the_card_keeps_a_side_margin_on_a_phone(core_url: str, browser, tmp_path: Path) -> None:
+    """At a 390 px wide viewport the card must not touch the screen edges."""
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(_auth_url(core_url, "phone@example.com"))
+        viewport = browser.execute_script("return document.documentElement.clientWidth")
+        left, right = browser.execute_script(
+            "const r = document.querySelector('main').getBoundingClientRect(); return [r.left, r.right];")
+        assert browser.save_screenshot(str(tmp_path / "link-phone.png")), "the page should render"
+    finally:
+        browser.set_window_size(1000, 900)
+    assert viewport <= 400, f"the window did not shrink to a phone width ({viewport} px)"
+    assert left >= 12 and viewport - right >= 12, f"card spans {left}..{right} of {viewport} px"

@@ -32,7 +32,7 @@ def test_clock_freeze_advance_resume(control, core):
 
 
 def test_reset_is_cheap_and_complete(api, linked, control, core):
-    control.set_webhook("http://127.0.0.1:1/hook", "whsec-value-123")
+    control.set_webhook("http://127.0.0.1:1/hook", "d2hzZWMtdmFsdWUtMTIz")
     core.clock.advance(100)
     started = time.perf_counter()
     assert control.reset(seed=99) == {"seed": 99}

@@ -3,6 +3,7 @@ the control API, pre-selected institutions, outage, single use and expiry."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -141,6 +142,12 @@ def test_unknown_magic_username_is_explained(api, browser):
         browser.complete(api.session(api.end_user())["auth_url"], username="error_NOPE")
 
 
+@pytest.mark.parametrize("username", ["alice", "ERROR_TIMEOUT", "user_error_x"])
+def test_any_name_not_starting_with_error_succeeds(api, browser, username):
+    """docs/fake.md: `user_good`, or any name that does not start with `error_` (case-sensitive)."""
+    assert browser.complete(api.session(api.end_user())["auth_url"], username=username).outcome == "redirect"
+
+
 def test_account_selection_and_permissions_subset(api, browser, core):
     session = api.session(api.end_user(), permissions=["accounts", "balances"])
     result = browser.complete(session["auth_url"], accounts="first")
@@ -174,3 +181,22 @@ def test_success_params_are_configurable(api, browser, core):
     core.config.success_redirect_params = ("consent_id",)
     result = browser.complete(api.session(api.end_user())["auth_url"])
     assert list(result.params) == ["consent_id"]
+
+
+def _confirm_page(client, session_id: str, accounts: str) -> str:
+    """Walk the form posts up to the confirm step, choosing the first account or all of them."""
+    client.post("/link/institution", data={"sess_id": session_id, "institution_id": "88888"})
+    client.post("/link/login", data={"sess_id": session_id, "username": "user_good"})
+    page = client.post("/link/otp", data={"sess_id": session_id, "otp": "123456"}).text
+    offered = re.findall(r'name="account_ids" value="([^"]+)"', page)
+    chosen = offered[:1] if accounts == "first" else offered
+    assert chosen
+    return client.post("/link/accounts", data={"sess_id": session_id, "account_ids": chosen}).text
+
+
+def test_confirm_page_counts_accounts_in_plain_english(api, client):
+    one = _confirm_page(client, api.session(api.end_user())["session_id"], "first")
+    assert 'data-step="confirm"' in one and "(1 account)" in one and "account(s)" not in one
+    every = _confirm_page(client, api.session(api.end_user("b@example.com"))["session_id"], "all")
+    count = int(re.search(r"\((\d+) accounts\)", every).group(1))
+    assert count >= 2 and "account(s)" not in every

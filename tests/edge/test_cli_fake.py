@@ -105,7 +105,9 @@ def test_serves_then_stops_cleanly_on_a_signal_leaving_no_jvm(running_fake: Runn
     base = running_fake.base_url()
     port_arg = running_fake.proc.args[running_fake.proc.args.index("--port") + 1]
     assert base == f"http://127.0.0.1:{port_arg}"  # --port fixes the edge's port
+    assert f"\n  FISKIL_API_URL={base}\n" in running_fake.text  # as README says: paste it into the app's env
     assert f"control API:  {base}/__harness" in running_fake.text
+    assert "edge extension is not loaded" not in running_fake.text  # javac is here: the edge is guarded
     assert f"WireMock admin: {base}/__admin" in running_fake.text
     assert "secret from $FISKIL_CLIENT_SECRET" in running_fake.text
     info = httpx.get(f"{base}/__harness/info", timeout=5).json()
@@ -262,3 +264,68 @@ def test_the_fake_command_serves_a_contract_violation_as_500_and_logs_it() -> No
         fake.proc.send_signal(signal.SIGINT)
         rest, _ = fake.proc.communicate(timeout=30)
     assert "fiskil-harness fake: contract violation: GET /v1/end-users/{id} 200: id: required property missing" in rest
+
+
+# --- a missing or wrong WireMock jar is a one-line set-up error (exit 2), for every command that
+# --- starts an edge -------------------------------------------------------------------------------
+
+def _broken_jar(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Break the jar one way; returns what the one line must say."""
+    import fakes.wiremock.jar as jar_module
+
+    if kind == "nonexistent":
+        monkeypatch.setenv(jar_module.JAR_ENV, "/nonexistent.jar")
+        return "not a file"
+    if kind == "directory":
+        monkeypatch.setenv(jar_module.JAR_ENV, str(tmp_path))
+        return "not a file"
+    if kind == "not-a-jar":
+        (tmp_path / "fake.jar").write_text("this is text, not a jar")
+        monkeypatch.setenv(jar_module.JAR_ENV, str(tmp_path / "fake.jar"))
+        return "not a jar"
+    monkeypatch.delenv(jar_module.JAR_ENV, raising=False)
+    if kind == "npm-missing":
+        monkeypatch.setattr(jar_module, "NPM_JAR", tmp_path / "missing" / "wiremock-standalone-3.13.2.jar")
+        return "make setup"
+    monkeypatch.setattr(jar_module, "WIREMOCK_SHA256", "0" * 64)  # "wrong-sha256"
+    return "npm ci"
+
+
+def _one_clear_line(err: str, command: str, says: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"fiskil-harness {command}: ") and says in lines[0], lines[0]
+    assert "Traceback" not in err and "JarError" not in err
+
+
+@pytest.mark.parametrize("kind", ["nonexistent", "directory", "not-a-jar", "npm-missing", "wrong-sha256"])
+def test_jar_problems_stop_the_fake_with_one_line(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    says = _broken_jar(kind, tmp_path, monkeypatch)
+    assert main(["fake", "--port", "0"]) == 2
+    _one_clear_line(capsys.readouterr().err, "fake", says)
+
+
+@pytest.mark.parametrize(("command", "argv"), [
+    ("record", ["record", "--sandbox-url", "http://127.0.0.1:9", "--out", "{tmp}/rec"]),
+    ("export-mappings", ["export-mappings", "{tmp}/exported"]),
+    ("run", ["run", "--report-dir", "{tmp}/reports"]),
+    ("check", ["check", "--adapter", "http://127.0.0.1:9", "--wait", "1"]),
+    ("check", ["check", "--selftest", "--report-dir", "{tmp}/reports"]),
+])
+def test_jar_problems_stop_every_command_that_starts_an_edge(command: str, argv: list[str], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FISKIL_CLIENT_ID", "id-for-record")
+    monkeypatch.setenv("FISKIL_CLIENT_SECRET", "secret-for-record")
+    says = _broken_jar("nonexistent", tmp_path, monkeypatch)
+    assert main([part.replace("{tmp}", str(tmp_path)) for part in argv]) == 2
+    _one_clear_line(capsys.readouterr().err, command, says)
+
+
+@pytest.mark.parametrize("argv", [["fake", "--seed", "-1"], ["fake", "--seed", str(2**63)],
+                                  ["export-mappings", "/tmp/never-written", "--seed", "-1"]])
+def test_seeds_the_control_api_refuses_are_refused_by_the_cli_too(argv: list[str],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    _one_clear_line(capsys.readouterr().err, argv[0], "--seed must be an integer from 0 to")

@@ -7,11 +7,17 @@ import time
 import httpx
 import pytest
 
+from fakes.wiremock import rules
 from fakes.wiremock.edge import Edge, Fault
 
 pytestmark = pytest.mark.jvm
 
 PROBE = {"X-Harness-Probe": "1"}
+STANDING_IDS = {mapping["id"] for mapping in rules.standing_mappings("http://127.0.0.1:1")}
+
+
+def stub_ids(edge: Edge) -> set[str]:
+    return {stub["id"] for stub in edge.admin.stubs()}
 
 
 def test_proxies_to_the_upstream_with_the_upstreams_host(edge: Edge, http: httpx.Client, upstream) -> None:
@@ -158,7 +164,7 @@ def test_reset_drops_faults_and_journal_and_restores_the_proxy(edge: Edge, http:
     assert edge.count() == 0
     assert http.get(f"{edge.base_url}/v1/x").json()["upstream"] is True
     assert edge.count() == 1
-    assert len(edge.admin.stubs()) == 1  # just the proxy
+    assert stub_ids(edge) == STANDING_IDS  # just the standing rules (proxy, 405, 400s)
 
 
 def test_near_misses_explain_unmatched_requests(edge: Edge, http: httpx.Client) -> None:
@@ -183,12 +189,26 @@ def test_near_misses_explain_unmatched_requests(edge: Edge, http: httpx.Client) 
 def test_bad_faults_are_refused_with_a_reason(edge: Edge, fault: Fault, complaint: str) -> None:
     with pytest.raises(ValueError, match=complaint):
         edge.inject(fault)
-    assert len(edge.admin.stubs()) == 1  # nothing half-installed
+    assert stub_ids(edge) == STANDING_IDS  # nothing half-installed
 
 
 def test_delay_needs_a_proxy_and_proxy_needs_a_url(http: httpx.Client, wiremock) -> None:
     bare = Edge(wiremock.base_url, http)
+    bare.admin.reset()  # an edge with no proxy stubs at all (this module's JVM has no mapping files)
     with pytest.raises(ValueError, match="proxy_to"):
         bare.inject(Fault("delay", delay_ms=10))
     with pytest.raises(ValueError, match="absolute http"):
         bare.proxy_to("api.fiskil.com")
+
+
+def test_an_edge_object_that_was_not_told_the_target_finds_it(edge: Edge, http: httpx.Client, wiremock,
+                                                              upstream) -> None:
+    """Another process's Edge (e.g. `Edge(fake_url, client)`) delays and resets without proxy_target."""
+    stranger = Edge(wiremock.base_url, http)
+    stranger.inject(Fault("delay", delay_ms=400, times=1))
+    started = time.perf_counter()
+    assert http.get(f"{edge.base_url}/v1/slow").json()["upstream"] is True
+    assert time.perf_counter() - started >= 0.4
+    Edge(wiremock.base_url, http).reset()
+    assert stub_ids(edge) == STANDING_IDS
+    assert http.get(f"{edge.base_url}/v1/after-reset").json()["upstream"] is True
