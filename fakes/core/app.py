@@ -8,8 +8,8 @@ hooks other parts subscribe to (on_event for the webhook emitter, on_response fo
 from __future__ import annotations
 
 import logging
+import hashlib
 import os
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,6 +74,11 @@ class ServedResponse:
     body: bytes
 
 
+def cursor_key(seed: int) -> bytes:
+    """The key that signs a core's pagination cursors: tamper evidence, not secrecy."""
+    return hashlib.sha256(b"fiskil-harness cursor key\0" + str(seed).encode()).digest()
+
+
 class Core:
     """The fake Fiskil API: state, clock, event log and the ASGI app serving them."""
 
@@ -88,8 +93,9 @@ class Core:
         self.state = State(seed=config.seed)
         self.state.webhook_target = config.webhook_target
         self.core_url: str | None = None  # set by CoreServer once it listens
-        # Signs pagination cursors (api.py) so only cursors this core issued are accepted.
-        self.cursor_key = secrets.token_bytes(32)
+        # Signs pagination cursors (api.py) so only cursors this core issued are accepted. Derived from
+        # the seed, not random: the same seed must give the same links.next (repeatable exports).
+        self.cursor_key = cursor_key(config.seed)
         self._event_subscribers: list[Callable[[dict], None]] = []
         self._response_observers: list[Callable[[ServedResponse], None]] = []
         self._pending_events: list[dict[str, Any]] = []
@@ -110,6 +116,7 @@ class Core:
         except that the clock returns to real time."""
         with self.lock:
             self.state = State(seed=self.config.seed if seed is None else seed)
+            self.cursor_key = cursor_key(self.state.seed)
             self.state.webhook_target = self.config.webhook_target
             self.clock.reset()
             self._pending_events.clear()

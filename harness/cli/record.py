@@ -48,11 +48,11 @@ def run(args: argparse.Namespace) -> int:
     client_id, client_secret = os.environ.get(CLIENT_ID_ENV), os.environ.get(CLIENT_SECRET_ENV)
     if not client_id or not client_secret:
         raise UsageError(f"set {CLIENT_ID_ENV} and {CLIENT_SECRET_ENV} to the sandbox credentials")
+    require_wiremock_jar()  # a local set-up problem: said before anything reaches out
     unreachable = reachability_error("the Fiskil API of --sandbox-url", sandbox_url)
     if unreachable:
         raise UsageError(f"{unreachable} Nothing was recorded.")
     default_redactor.add(client_secret)
-    require_wiremock_jar()
 
     print(f"recording the @sandbox_safe contract features against {sandbox_url} ...", flush=True)
     capture = capture_contract_traffic(sandbox_url, env={})

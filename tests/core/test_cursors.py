@@ -50,3 +50,14 @@ def test_issued_cursors_keep_working_across_the_whole_listing(api, linked) -> No
             break
         page = api.client.get(page["links"]["next"], headers=api.auth).json()
     assert len(seen) == len(set(seen)) and len(seen) >= 30
+
+
+def test_the_cursor_key_follows_the_seed() -> None:
+    # The same seed signs the same cursors (repeatable exports); another seed's cursors are refused.
+    from fakes.core.app import CoreConfig, build_core
+
+    same, other = build_core(CoreConfig(seed=11)), build_core(CoreConfig(seed=12))
+    assert same.cursor_key == build_core(CoreConfig(seed=11)).cursor_key
+    assert same.cursor_key != other.cursor_key
+    other.reset(seed=11)
+    assert other.cursor_key == same.cursor_key
