@@ -27,6 +27,11 @@ npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
 # The edge extension (fakes/wiremock/ext/HarnessEdge.java: JSON, never HTML, for requests WireMock cannot
 # parse) is compiled with javac. Without a JDK the edge runs without it (docs/fake.md, "Known limits").
+if ! command -v javac >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "setup: installing a Java 17 JDK for javac (apt-get)" >&2
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless >/dev/null \
+    || true
+fi
 command -v javac >/dev/null 2>&1 \
   || echo "setup: javac not found (apt-get install openjdk-17-jdk-headless); the edge runs without its extension" >&2
 .venv/bin/python -m fakes.wiremock.extension >/dev/null
