@@ -98,8 +98,9 @@ def bearer_tokens(entries: list) -> set[str]:
 def log_holds_no_secret(ctx, subject, edge, target, redactor) -> None:
     integration = active_subject(ctx, subject)
     if not isinstance(integration, SubjectLog):
-        pytest.skip("not observable: the subject does not expose its log (for an HTTP adapter subject, "
-                    "`fiskil-harness check --log-file` checks the app's log)")
+        pytest.skip("not observable here: the subject does not expose its log to the scenario (for an app behind "
+                    "the HTTP adapter, `fiskil-harness check --log-file` grades its log in the separate "
+                    "'log hygiene' row)")
     tokens = bearer_tokens(edge.requests())
     assert tokens, "expected the integration to call Fiskil with a bearer token (set-up), observed none in its traffic"
     for token in tokens:

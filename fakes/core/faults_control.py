@@ -70,8 +70,8 @@ def fault_add(core: Core, body: dict, params: dict) -> Any:
     fault = Fault(**{FIELDS[name]: value for name, value in body.items() if value is not None or name == "times"})
     try:
         fault.validate()
-    except (ValueError, TypeError) as error:
-        raise _invalid(str(error)) from None
+    except (ValueError, TypeError) as error:  # in the control API's words, not the Python API's
+        raise _invalid(str(error).replace("url_path_pattern", "path_pattern")) from None
     try:
         group = _calling_the_edge(lambda: controller.inject(fault))
     except ValueError as error:  # e.g. a delay on an edge that proxies nowhere

@@ -92,7 +92,25 @@ def redact_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 6:
             text = text.replace(json.dumps(secret)[1:-1], MASK)
-    return json.loads(default_redactor.redact(text))
+    redacted = json.loads(default_redactor.redact(text))
+    for event in redacted:
+        _mask_sensitive_query_params(event.get("request") or {})
+    return redacted
+
+
+_SENSITIVE_PARAM = re.compile(r"(?i)token|secret|passw|pwd|key|sig|auth|credential")
+
+
+def _mask_sensitive_query_params(request: dict[str, Any]) -> None:
+    """WireMock also keeps the query parsed (`queryParams`), out of reach of the URL patterns: a client
+    secret sent as `?client_secret=` must be masked there too."""
+    params = request.get("queryParams")
+    if not isinstance(params, dict):
+        return
+    for name, param in params.items():
+        if _SENSITIVE_PARAM.search(name) and isinstance(param, dict):
+            values = param.get("values")
+            param["values"] = [MASK for _ in values] if isinstance(values, list) else MASK
 
 
 def save_journal(path: str | Path, events: list[dict[str, Any]], *, webhook_times: list[float] = (),

@@ -128,7 +128,10 @@ def plan_run(args: argparse.Namespace, run_id: str | None = None) -> RunPlan:
         workers = "0"
     selection = [*paths, "--target", args.target, "--subject", args.subject, "--sandbox-url", args.sandbox_url]
     selection += [f"--harness-feature={feature}" for feature in features]
-    selection += [f"--harness-name={name}" for name in getattr(args, "names", None) or []]
+    names = getattr(args, "names", None) or []
+    if any(not name.strip() for name in names):
+        raise UsageError("--name needs some text of a scenario's name (an empty --name would select everything)")
+    selection += [f"--harness-name={name}" for name in names]
     if args.fake_url:
         selection += ["--fake-url", args.fake_url]
     if args.keyword:

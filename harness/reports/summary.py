@@ -69,9 +69,18 @@ def _failure_lines(result: ScenarioResult, indent: str = "    ") -> list[str]:
     for i, text in enumerate(message.splitlines()[:15]):
         lines.append(f"{indent}{'observed: ' if i == 0 else '          '}{text}")
     for item in result.evidence[:6]:
-        for i, text in enumerate(default_redactor.redact(item).splitlines()[:12]):
+        for i, text in enumerate(_clip_middle(default_redactor.redact(item).splitlines(), 12)):
             lines.append(f"{indent}{'evidence: ' if i == 0 else '          '}{text}")
     return lines
+
+
+def _clip_middle(lines: list[str], keep: int) -> list[str]:
+    """At most `keep` lines: the heading and the newest lines, which explain a failure best (a
+    journal's last request is often the one that failed); a marker says how many were left out."""
+    if len(lines) <= keep:
+        return lines
+    tail = lines[-(keep - 2):]
+    return [lines[0], f"… {len(lines) - len(tail) - 1} line(s) left out"] + tail
 
 
 def _interrupted_line(ran: int, total: int | None) -> str:

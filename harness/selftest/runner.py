@@ -40,9 +40,10 @@ S_TOKEN_REUSED = "test_a_valid_token_is_reused_across_syncs"
 S_WRONG_SECRET = "test_a_wrong_client_secret_is_a_clear_configuration_error"   # in-process only
 S_REVOKE = "test_the_customer_revokes_their_consent"
 S_SOFT_DELETE = "test_the_ended_consents_data_is_kept_marked_deleted_not_erased"   # needs the optional soft_deleted
+S_LOG = "test_the_integrations_log_holds_no_token_or_secret"   # in-process only (reads the subject's log)
 
 HTTP_SCENARIOS = (S_BURST_503, S_429, S_PAGES, S_TOKEN_EXPIRES, S_TOKEN_REUSED, S_REVOKE, S_SOFT_DELETE)
-INPROCESS_SCENARIOS = (S_WRONG_SECRET,)
+INPROCESS_SCENARIOS = (S_WRONG_SECRET, S_LOG)
 WEBHOOK_CHECKS = ("valid-ack", "valid-processed", "reject-forged-signature", "reject-missing-signature",
                   "reject-reserialised", "duplicate", "replay")
 
@@ -59,7 +60,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "ignore_retry_after": (f"scenario:{S_429}", "audit:retry-after-ignored"),
     "first_page_only": (f"scenario:{S_PAGES}", "audit:next-link-not-followed"),
     "hard_delete": (f"scenario:{S_SOFT_DELETE}",),
-    "log_token": ("probe:log-hygiene",),
+    "log_token": (f"scenario:{S_LOG}", "probe:log-hygiene"),
     "tight_credential_loop": (f"scenario:{S_WRONG_SECRET}",),
 }
 
@@ -105,12 +106,15 @@ def _pytest(names: tuple[str, ...], subject: str, fake_url: str | None, env: dic
     return failed
 
 
-def _webhooks(ref: ReferenceProcess) -> dict[str, str]:
-    from harness.webhooks.checks import PASS, CheckConfig, run_checks_sync
+def _webhooks(ref: ReferenceProcess, *, clean: bool) -> dict[str, str]:
+    """Failed webhook checks. A fault counts as caught only by a FAIL: a NOT OBSERVABLE check made no
+    decision. On the clean reference anything short of PASS is a false failure."""
+    from harness.webhooks.checks import FAIL, PASS, CheckConfig, run_checks_sync
 
     config = CheckConfig(url=ref.webhook_url, secret=SELFTEST_WEBHOOK_SECRET, observe_url=f"{ref.url}/webhook-events",
                          only=WEBHOOK_CHECKS, settle_s=1.0, replay_after_s=0.2)
-    return {f"webhook:{r.id}": r.observed for r in run_checks_sync(config) if r.required and r.verdict != PASS}
+    results = [r for r in run_checks_sync(config) if r.required]
+    return {f"webhook:{r.id}": r.observed for r in results if (r.verdict != PASS if clean else r.verdict == FAIL)}
 
 
 def _audit_session(stack, ref: ReferenceProcess, work: Path) -> dict[str, str]:
@@ -189,7 +193,7 @@ def run_variant(fault: str, work: Path) -> VariantResult:
                 result.failed.update(_pytest(local_names, "harness.selftest.subjects:faulty_reference", None, env, work))
                 result.ran += [f"scenario:{n}" for n in local_names]
         if "webhook" in kinds:
-            result.failed.update(_webhooks(ref))
+            result.failed.update(_webhooks(ref, clean=not fault))
             result.ran.append("webhook checks")
         if "audit" in kinds or "probe" in kinds:
             result.failed.update(_audit_session(stack, ref, work))

@@ -70,3 +70,13 @@ def test_audit_journal_cli(tmp_path, capsys):
     assert main(["audit", "--journal", str(path), "--fake-url", "http://127.0.0.1:9"]) == 2
     assert main(["audit", "--journal", str(tmp_path / "missing.json")]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_a_secret_sent_in_the_query_string_is_masked_in_the_parsed_query_too(tmp_path):
+    leaked = "QueryProdSecret-123456"
+    sent = event(f"/v1/token?client_secret={leaked}", method="POST", logged=1000)
+    sent["request"]["queryParams"] = {"client_secret": {"key": "client_secret", "values": [leaked]},
+                                      "end_user_id": {"key": "end_user_id", "values": ["u1"]}}
+    text = save_journal(tmp_path / "journal.json", [sent]).read_text(encoding="utf-8")
+    assert leaked not in text
+    assert '"u1"' in text   # only sensitive parameters are masked

@@ -83,7 +83,7 @@ def test_reset_also_clears_the_edges_faults(client, edge_faults: InMemoryFaults)
     ({"kind": "delay", "delay_ms": MAX_DELAY_MS + 1}, f"between 0 and {MAX_DELAY_MS}"),
     ({"kind": "delay", "delay_ms": 1.5}, "delay_ms must be an integer"),
     ({"kind": "http_error", "method": "GE T"}, "method must be an HTTP method"),
-    ({"kind": "http_error", "path_pattern": "(unclosed"}, "not a valid regex"),
+    ({"kind": "http_error", "path_pattern": "(unclosed"}, "path_pattern '(unclosed' is not a valid regex"),
     ({"kind": "http_error", "headers": {"X": "a\r\nInjected: 1"}}, "single-line"),
     ({"kind": "http_error", "headers": ["X"]}, "headers must map"),
     ({"kind": "http_error", "body": {"json": "object"}}, "body must be a string"),

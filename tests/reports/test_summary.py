@@ -63,3 +63,15 @@ def test_failure_text_keeps_the_message_and_drops_pytest_introspection() -> None
                                     "  +  0.000s GET /v1/banking/accounts → 500")
     assert clean_assertion("assert [1, 2] == [1, 3]\n  \n  At index 1 diff: 2 != 3\n  Use -v to get more diff") == (
         "assert [1, 2] == [1, 3]\n\nAt index 1 diff: 2 != 3")
+
+
+def test_long_evidence_keeps_its_heading_and_newest_lines() -> None:
+    # a journal lists the newest request last, and that is usually the one that failed
+    journal = "edge journal (subject traffic):\n" + "\n".join(f"  GET /v1/page/{i} → 200" for i in range(20)) \
+        + "\n  GET /v1/consent → 401"
+    failed = ScenarioResult("f", "A", "s", "failed", failed_step="Then the sync succeeds", message="boom",
+                            evidence=[journal])
+    text = render_terminal(summarise([failed]), elapsed=1.0)
+    assert "edge journal (subject traffic):" in text
+    assert "GET /v1/consent → 401" in text
+    assert "line(s) left out" in text and "GET /v1/page/0 " not in text

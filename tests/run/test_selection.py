@@ -76,6 +76,11 @@ def test_name_selects_scenarios_by_name_case_insensitively(tmp_path: Path) -> No
     assert preflight(plan) == 2  # "A 429 ... with Retry-After is honoured", "... retried after random data"
 
 
+def test_an_empty_name_is_refused_rather_than_selecting_everything(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="--name needs some text"):
+        plan_run(_args(report_dir=str(tmp_path), names=["  "]), run_id="r1")
+
+
 def test_a_bad_k_expression_points_to_name(tmp_path: Path) -> None:
     plan = plan_run(_args(report_dir=str(tmp_path), keyword="random data"), run_id="r1")
     with pytest.raises(UsageError, match="to select by scenario name use --name"):

@@ -60,3 +60,18 @@ def test_unknown_faults_are_a_usage_error():
 
     with pytest.raises(UsageError, match="unknown seeded fault"):
         runner.run_selftest_cli(argparse.Namespace(faults="made_up", report_dir="reports"))
+
+
+def test_only_a_fail_catches_a_fault_but_the_clean_run_must_pass_everything(monkeypatch):
+    from types import SimpleNamespace
+
+    import harness.webhooks.checks as checks
+
+    answers = [SimpleNamespace(id="valid-ack", required=True, verdict=checks.FAIL, observed="500"),
+               SimpleNamespace(id="reject-forged-signature", required=True, verdict=checks.NOT_OBSERVABLE, observed="n/a"),
+               SimpleNamespace(id="fast-ack", required=False, verdict=checks.FAIL, observed="slow"),
+               SimpleNamespace(id="duplicate", required=True, verdict=checks.PASS, observed="1x")]
+    monkeypatch.setattr(checks, "run_checks_sync", lambda config: answers)
+    ref = SimpleNamespace(webhook_url="http://127.0.0.1:9/webhooks", url="http://127.0.0.1:9")
+    assert set(runner._webhooks(ref, clean=False)) == {"webhook:valid-ack"}
+    assert set(runner._webhooks(ref, clean=True)) == {"webhook:valid-ack", "webhook:reject-forged-signature"}
