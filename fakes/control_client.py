@@ -96,7 +96,11 @@ class ControlClient:
     def _secret_base(self) -> str:
         """Where a request carrying a secret goes: the core itself, so no edge journal records it."""
         if self.core_url is None:
-            self.core_url = str(self.info().get("core_url") or self.base_url).rstrip("/")
+            core_url = self.info().get("core_url")
+            if not core_url:  # never fall back to the edge: its journal would keep the secret
+                raise ControlError(f"{self.base_url}/__harness/info names no core_url, so a secret cannot be "
+                                   "sent around the edge; give ControlClient the core's URL (core_url=...)")
+            self.core_url = str(core_url).rstrip("/")
         return self.core_url
 
     def set_webhook(self, url: str, secret: str) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def fault_add(core: Core, body: dict, params: dict) -> Any:
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
         raise _invalid(f"unknown field(s) {', '.join(unknown)}; a fault has: {', '.join(FIELDS)}")
-    if "kind" not in body:
+    if not isinstance(body.get("kind"), str):
         raise _invalid(f"kind is required: one of {', '.join(FAULT_KINDS)}")
     fault = Fault(**{FIELDS[name]: value for name, value in body.items() if value is not None or name == "times"})
     try:

@@ -139,7 +139,10 @@ def load_journal_file(path: str | Path) -> SavedJournal:
         raise JournalFileError(f"{path} holds no serve events: expected {{\"requests\": [...]}} as saved by "
                                "`fiskil-harness check` or given by WireMock's GET /__admin/requests")
     meta = data if isinstance(data, dict) else {}
-    times = [float(t) for t in meta.get("webhook_times") or [] if isinstance(t, (int, float))]
+    raw_times = meta.get("webhook_times") or []
+    if not isinstance(raw_times, list):
+        raise JournalFileError(f"{path}: webhook_times must be a list of unix times, not {type(raw_times).__name__}")
+    times = [float(t) for t in raw_times if isinstance(t, (int, float)) and not isinstance(t, bool)]
     return SavedJournal(events, times, str(meta.get("source") or ""), str(meta.get("saved_at") or ""))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 
@@ -19,6 +20,7 @@ from harness.audit.report import render_text, write_json
 from harness.audit.rules import RULE_IDS, AuditInput, audit
 from harness.audit.saved import JournalFileError, fake_webhook_times, load_journal_file
 from harness.cli import UsageError
+from harness.cli.outputs import check_output_file
 
 FAKE_URL_ENV = "FISKIL_HARNESS_FAKE_URL"
 
@@ -52,11 +54,6 @@ def parse_since(value: str | None) -> float | None:
     return moment.timestamp()
 
 
-def webhook_times(client: httpx.Client, fake_url: str) -> list[float]:
-    """When the fake emitted events (its event log); none when it has no control API."""
-    return fake_webhook_times(client, fake_url)
-
-
 def _from_file(path: str, since: float | None) -> tuple[list, AuditInput]:
     try:
         saved = load_journal_file(path)
@@ -74,10 +71,12 @@ def _from_fake(fake_url: str, since: float | None) -> tuple[list, AuditInput]:
         except Exception as exc:  # any failure to read the journal is a set-up problem, said plainly
             raise UsageError(f"cannot read the request journal at {fake_url}/__admin/requests ({type(exc).__name__}); "
                              "is the fake running there?") from None
-        return entries, AuditInput(webhook_times=webhook_times(client, fake_url))
+        return entries, AuditInput(webhook_times=fake_webhook_times(client, fake_url))
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json_path:
+        check_output_file("--json", Path(args.json_path))  # before reading the journal
     since = parse_since(args.since)
     if args.journal:
         if args.fake_url:

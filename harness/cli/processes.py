@@ -5,6 +5,8 @@ a supervisor's `kill -INT <cli pid>` and CI's SIGTERM all become one SIGINT to t
 (pytest and its xdist workers), which then tear their fixtures down (WireMock JVMs, servers) and
 write partial reports. A second interrupt, or a teardown that outlives its grace period, kills the
 group and every descendant (the JVMs run in sessions of their own) at once, without tracebacks.
+A JVM whose xdist worker already died is no longer a descendant when the snapshot is taken: the
+parent-death signal set in fakes/wiremock/process.py takes it down with its worker instead.
 """
 
 from __future__ import annotations

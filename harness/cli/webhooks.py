@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from harness.cli import UsageError
+from harness.cli.outputs import check_output_file
 from harness.redaction import default_redactor
 from harness.webhooks.checks import (
     CHECK_IDS,
@@ -108,19 +109,11 @@ def _number(value: float, flag: str, **bounds: float | bool) -> float:
 
 
 def _junit_path(value: str) -> Path:
-    """The --junitxml file, checked before any check runs: a writable file path (its folders may be made)."""
+    """The --junitxml file, checked before any check runs (its folders may be made)."""
     if not value.strip():
         raise UsageError("--junitxml needs a file path, e.g. --junitxml reports/webhooks.xml")
     path = Path(value)
-    if path.is_dir():
-        raise UsageError(f"--junitxml {value!r} is a directory, not a file: give a file path, e.g. {path / 'webhooks.xml'}")
-    folder = path.parent
-    while not folder.exists():   # the nearest existing folder must be a writable directory
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UsageError(f"--junitxml {value!r}: {folder} is a file, not a folder: choose another path")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"--junitxml {value!r}: cannot write there (permission denied): choose another path")
+    check_output_file("--junitxml", path)
     return path
 
 

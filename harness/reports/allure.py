@@ -46,6 +46,9 @@ def render_html(results_dir: Path, report_dir: Path, *, allure_bin: Path = ALLUR
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
     index = report_dir / "index.html"
     if process.returncode != 0 or not index.exists():
         tail = (stderr or stdout).strip().splitlines()[-3:]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -231,12 +232,28 @@ def keep_unexpected(results: list[VariantResult], keep_dir: Path) -> dict[str, P
         label = result.fault or "clean"
         target = keep_dir / label
         shutil.copytree(result.work, target, dirs_exist_ok=True)
+        _redact_tree(target)
         verdict = [f"variant: {label}", f"verdict: {'MISSED' if result.fault else 'FALSE FAILURE'}",
                    f"expected to fail: {', '.join(result.expected) or 'nothing'}", f"ran: {', '.join(result.ran)}",
                    "failed:"] + [f"  {d}: {e}" for d, e in sorted(result.failed.items())]
         (target / "verdict.txt").write_text("\n".join(verdict) + "\n", encoding="utf-8")
         kept[label] = target
     return kept
+
+
+def _redact_tree(root: Path) -> None:
+    """Kept output is a report: a faulty variant's log may hold issued tokens (log_token does so on
+    purpose), so every text file goes through the redactor with the tokens its journal names."""
+    from harness.redaction import default_redactor
+
+    for path in root.rglob("*"):
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            default_redactor.add_all(re.findall(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", text))
+            path.write_text(default_redactor.redact(text), encoding="utf-8")
 
 
 def detection_table(results: list[VariantResult]) -> str:

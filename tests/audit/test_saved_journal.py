@@ -80,3 +80,18 @@ def test_a_secret_sent_in_the_query_string_is_masked_in_the_parsed_query_too(tmp
     text = save_journal(tmp_path / "journal.json", [sent]).read_text(encoding="utf-8")
     assert leaked not in text
     assert '"u1"' in text   # only sensitive parameters are masked
+
+
+@pytest.mark.parametrize("times", [5, "soon", {"a": 1}])
+def test_a_saved_journal_with_bad_webhook_times_is_a_clear_error(tmp_path, times):
+    path = tmp_path / "journal.json"
+    path.write_text(json.dumps({"requests": [event("/v1/consent", logged=1)], "webhook_times": times}), encoding="utf-8")
+    with pytest.raises(JournalFileError, match="webhook_times must be a list"):
+        load_journal_file(path)
+
+
+def test_audit_json_path_is_checked_before_the_journal_is_read(tmp_path, capsys):
+    journal = save_journal(tmp_path / "journal.json", token_per_call_events())
+    assert main(["audit", "--journal", str(journal), "--json", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert "--json" in err and "is a directory" in err and out == ""

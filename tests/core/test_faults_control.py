@@ -73,6 +73,7 @@ def test_reset_also_clears_the_edges_faults(client, edge_faults: InMemoryFaults)
 @pytest.mark.parametrize(("body", "says"), [
     ({"kind": "explode"}, f"use one of {', '.join(FAULT_KINDS)}"),
     ({}, "kind is required"),
+    ({"kind": None}, "kind is required"),
     ({"kind": "http_error", "path": "/v1/x"}, "unknown field(s) path; a fault has: kind, method, path_pattern"),
     ({"kind": "http_error", "times": 0}, "times"),
     ({"kind": "http_error", "times": MAX_FAULT_TIMES + 1}, f"at most {MAX_FAULT_TIMES}"),

@@ -75,3 +75,12 @@ def test_only_a_fail_catches_a_fault_but_the_clean_run_must_pass_everything(monk
     ref = SimpleNamespace(webhook_url="http://127.0.0.1:9/webhooks", url="http://127.0.0.1:9")
     assert set(runner._webhooks(ref, clean=False)) == {"webhook:valid-ack"}
     assert set(runner._webhooks(ref, clean=True)) == {"webhook:valid-ack", "webhook:reject-forged-signature"}
+
+
+def test_kept_output_holds_no_issued_token(tmp_path):
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbiI6IDF9.c2lnbmF0dXJlLWJ5dGVz"
+    work = variant_dir(tmp_path, "log_token")
+    (work / "app" / "reference.log").write_text(f"INFO calling Fiskil with token {token}\n", encoding="utf-8")
+    kept = keep_unexpected([VariantResult("log_token", failed={}, work=work)], tmp_path / "reports" / "selftest-2")
+    text = (kept["log_token"] / "app" / "reference.log").read_text(encoding="utf-8")
+    assert token not in text and "calling Fiskil with token" in text

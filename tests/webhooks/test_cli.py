@@ -246,7 +246,7 @@ def test_send_refuses_a_bad_timeout_before_printing_or_sending(value, secret_env
 def test_bad_junitxml_paths_exit_2_before_any_check(good, secret_env, capsys, tmp_path):
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
-    for path, message in ((a_file / "j.xml", "is a file, not a folder"), (tmp_path, "is a directory, not a file")):
+    for path, message in ((a_file / "j.xml", "is a file, not a directory"), (tmp_path, "is a directory; give a file path")):
         code = main(["webhooks", "check", "--url", good.webhook_url, "--secret-env", secret_env,
                      "--junitxml", str(path), *FAST])
         out, err = capsys.readouterr()
