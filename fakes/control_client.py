@@ -96,8 +96,11 @@ class ControlClient:
     def _secret_base(self) -> str:
         """Where a request carrying a secret goes: the core itself, so no edge journal records it."""
         if self.core_url is None:
-            core_url = self.info().get("core_url")
-            if not core_url:  # never fall back to the edge: its journal would keep the secret
+            info = self.info()
+            core_url = info.get("core_url")
+            if not core_url and "core_url" in info and not info.get("public_base_url"):
+                core_url = self.base_url  # a core answering in-process with no edge in front: it is the core
+            if not core_url:  # never fall back to an edge: its journal would keep the secret
                 raise ControlError(f"{self.base_url}/__harness/info names no core_url, so a secret cannot be "
                                    "sent around the edge; give ControlClient the core's URL (core_url=...)")
             self.core_url = str(core_url).rstrip("/")

@@ -33,3 +33,18 @@ def test_a_known_core_url_receives_the_secret() -> None:
         ControlClient("http://127.0.0.1:9999", client, core_url="http://127.0.0.1:7777").set_webhook(
             "http://127.0.0.1:8000/hook", "c2VjcmV0LWtleQ==")
     assert seen == ["PUT http://127.0.0.1:7777/__harness/webhook"]
+
+
+def test_a_core_without_an_edge_is_its_own_core_url() -> None:
+    # an in-process core (no server, no edge) reports core_url and public_base_url as null
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url}")
+        if request.url.path == "/__harness/info":
+            return httpx.Response(200, json={"core_url": None, "public_base_url": None, "seed": 0})
+        return httpx.Response(200, json={"secret_set": True})
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        ControlClient("http://testserver", client).set_webhook("http://127.0.0.1:8000/hook", "c2VjcmV0LWtleQ==")
+    assert seen[-1] == "PUT http://testserver/__harness/webhook"
